@@ -1,0 +1,187 @@
+//! Turns Kubernetes objects into the AdmissionRequests an API server would
+//! send for them, and policy answers into AdmissionResponses as kwctl
+//! prints them.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::host::ValidationResponse;
+
+/// `group`, `version` of an `apiVersion` (`apps/v1`, or `v1` for the core group).
+fn group_version(api_version: &str) -> (&str, &str) {
+    api_version.split_once('/').unwrap_or(("", api_version))
+}
+
+/// The REST resource of a kind, as the API server names it (lowercase plural).
+pub fn resource_of_kind(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    // The irregular plurals among kinds that carry images; the rest follow
+    // the API server's default pluralization of CRD kinds.
+    match lower.as_str() {
+        "endpoints" => lower,
+        _ if lower.ends_with('s') || lower.ends_with('x') || lower.ends_with("ch") || lower.ends_with("sh") => {
+            format!("{lower}es")
+        }
+        _ if lower.ends_with('y') && !lower.ends_with("ay") && !lower.ends_with("ey") && !lower.ends_with("oy") => {
+            format!("{}ies", &lower[..lower.len() - 1])
+        }
+        _ => format!("{lower}s"),
+    }
+}
+
+/// A CREATE AdmissionRequest for `object`, as `kubectl apply` of a new object
+/// produces it. `uid` identifies the request in the response.
+pub fn create_request(object: &Value, uid: &str) -> Value {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let (group, version) = group_version(api_version);
+    let metadata = object.get("metadata");
+    let name = metadata.and_then(|m| m.get("name")).cloned().unwrap_or(Value::Null);
+    let namespace = metadata.and_then(|m| m.get("namespace")).cloned().unwrap_or(Value::Null);
+    let gvk = json!({"group": group, "version": version, "kind": kind});
+    let gvr = json!({"group": group, "version": version, "resource": resource_of_kind(kind)});
+    json!({
+        "uid": uid,
+        "kind": gvk,
+        "resource": gvr,
+        "requestKind": gvk,
+        "requestResource": gvr,
+        "name": name,
+        "namespace": namespace,
+        "operation": "CREATE",
+        "userInfo": {"username": "registry-guard-check", "groups": ["system:authenticated"]},
+        "object": object,
+        "oldObject": null,
+        "dryRun": true,
+        "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"}
+    })
+}
+
+/// What a document on the command line is.
+pub enum Document {
+    /// A Kubernetes object to wrap in a CREATE request.
+    Object(Value),
+    /// An AdmissionReview (`{"request": …}`) or a bare AdmissionRequest.
+    Request(Value),
+}
+
+/// Tells objects from admission requests; unpacks `List` kinds.
+pub fn classify(document: Value) -> Result<Vec<Document>, String> {
+    let Some(map) = document.as_object() else {
+        return Err("expected a mapping (a Kubernetes object or an AdmissionReview)".into());
+    };
+    let kind = map.get("kind");
+    if kind.and_then(Value::as_str) == Some("AdmissionReview") || (kind.is_none() && map.contains_key("request")) {
+        return match map.get("request") {
+            Some(request) if request.is_object() => Ok(vec![Document::Request(request.clone())]),
+            _ => Err("an AdmissionReview without a request".into()),
+        };
+    }
+    if kind.is_some_and(Value::is_object) && map.contains_key("operation") {
+        return Ok(vec![Document::Request(document)]);
+    }
+    match kind.and_then(Value::as_str) {
+        None | Some("") => Err("no kind; every manifest needs apiVersion and kind".into()),
+        Some(kind) if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) => {
+            let items = map["items"].as_array().cloned().unwrap_or_default();
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.into_iter().enumerate() {
+                out.extend(classify(item).map_err(|e| format!("items[{i}]: {e}"))?);
+            }
+            Ok(out)
+        }
+        Some(_) if !map.get("apiVersion").is_some_and(Value::is_string) => {
+            Err("no apiVersion; every manifest needs apiVersion and kind".into())
+        }
+        Some(_) => Ok(vec![Document::Object(document)]),
+    }
+}
+
+/// An AdmissionResponse as kwctl prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionResponse {
+    pub uid: String,
+    pub allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub audit_annotations: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Status {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<u16>,
+}
+
+impl AdmissionResponse {
+    pub fn new(uid: &str, response: &ValidationResponse) -> Self {
+        let status = (response.message.is_some() || response.code.is_some())
+            .then(|| Status { message: response.message.clone(), code: response.code });
+        AdmissionResponse {
+            uid: uid.to_string(),
+            allowed: response.accepted,
+            status,
+            warnings: response.warnings.clone(),
+            audit_annotations: response.audit_annotations.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resources_are_lowercase_plurals() {
+        let cases = [
+            ("Pod", "pods"),
+            ("Deployment", "deployments"),
+            ("ReplicaSet", "replicasets"),
+            ("StatefulSet", "statefulsets"),
+            ("DaemonSet", "daemonsets"),
+            ("CronJob", "cronjobs"),
+            ("ReplicationController", "replicationcontrollers"),
+            ("PodTemplate", "podtemplates"),
+            ("Ingress", "ingresses"),
+            ("NetworkPolicy", "networkpolicies"),
+            ("Gateway", "gateways"),
+        ];
+        for (kind, resource) in cases {
+            assert_eq!(resource_of_kind(kind), resource);
+        }
+    }
+
+    #[test]
+    fn create_request_carries_gvk_gvr_and_object() {
+        let object =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "prod"}});
+        let request = create_request(&object, "u1");
+        assert_eq!(request["kind"], json!({"group": "apps", "version": "v1", "kind": "Deployment"}));
+        assert_eq!(request["resource"]["resource"], "deployments");
+        assert_eq!(request["operation"], "CREATE");
+        assert_eq!(request["namespace"], "prod");
+        assert_eq!(request["object"], object);
+    }
+
+    #[test]
+    fn documents_are_classified() {
+        let list = json!({"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod"}, {"apiVersion": "v1", "kind": "Pod"}]});
+        assert_eq!(classify(list).unwrap().len(), 2);
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "x"}});
+        assert!(matches!(classify(review).unwrap()[0], Document::Request(_)));
+        let bare = json!({"uid": "x", "kind": {"kind": "Pod"}, "operation": "CREATE"});
+        assert!(matches!(classify(bare).unwrap()[0], Document::Request(_)));
+        assert_eq!(
+            classify(json!({"metadata": {}})).err().unwrap(),
+            "no kind; every manifest needs apiVersion and kind"
+        );
+        assert!(classify(json!({"kind": "Pod"})).err().unwrap().starts_with("no apiVersion"));
+        assert!(classify(json!([1])).is_err());
+    }
+}

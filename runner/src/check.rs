@@ -1,0 +1,78 @@
+//! `registry-guard check`: evaluates documents against a policy instance and
+//! reports one verdict per object.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::admission::{AdmissionResponse, Document, classify, create_request};
+use crate::host::PolicyInstance;
+use crate::manifests::Sourced;
+
+/// The verdict on one object (or one admission request).
+#[derive(Debug, Serialize)]
+pub struct Verdict {
+    pub source: String,
+    pub document: usize,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// For AdmissionReview/AdmissionRequest inputs: the response as kwctl prints it.
+    #[serde(rename = "admissionResponse", skip_serializing_if = "Option::is_none")]
+    pub admission_response: Option<AdmissionResponse>,
+}
+
+impl Verdict {
+    /// `ok   Deployment prod/api` or `deny Deployment prod/api: message`.
+    pub fn line(&self) -> String {
+        let mut object = self.kind.clone();
+        match (&self.namespace, &self.name) {
+            (Some(ns), Some(name)) => object.push_str(&format!(" {ns}/{name}")),
+            (None, Some(name)) => object.push_str(&format!(" {name}")),
+            _ => object.push_str(&format!(" ({}#{})", self.source, self.document)),
+        }
+        match (&self.allowed, &self.message) {
+            (true, _) => format!("ok   {object}"),
+            (false, Some(message)) => format!("deny {object}: {message}"),
+            (false, None) => format!("deny {object}"),
+        }
+    }
+}
+
+/// Evaluates every document; an input error names its file and document.
+pub fn check(instance: &PolicyInstance, settings: &Value, documents: Vec<Sourced>) -> Result<Vec<Verdict>, String> {
+    let mut verdicts = Vec::new();
+    for sourced in documents {
+        let where_ = format!("{}: document {}", sourced.source, sourced.index);
+        for document in classify(sourced.value).map_err(|e| format!("{where_}: {e}"))? {
+            let (request, is_admission) = match document {
+                Document::Object(object) => {
+                    let uid = format!("registry-guard-check-{}", verdicts.len() + 1);
+                    (create_request(&object, &uid), false)
+                }
+                Document::Request(request) => (request, true),
+            };
+            let response = instance.validate(&request, settings);
+            let text = |pointer: &str| request.pointer(pointer).and_then(Value::as_str).map(str::to_string);
+            let uid = text("/uid").unwrap_or_default();
+            verdicts.push(Verdict {
+                source: sourced.source.clone(),
+                document: sourced.index,
+                kind: text("/kind/kind").unwrap_or_else(|| "object".into()),
+                namespace: text("/namespace").or_else(|| text("/object/metadata/namespace")),
+                name: text("/name").or_else(|| text("/object/metadata/name")),
+                allowed: response.accepted,
+                message: response.message.clone(),
+                warnings: response.warnings.clone().unwrap_or_default(),
+                admission_response: is_admission.then(|| AdmissionResponse::new(&uid, &response)),
+            });
+        }
+    }
+    Ok(verdicts)
+}

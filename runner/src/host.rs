@@ -1,0 +1,220 @@
+//! A waPC host for Kubewarden policies, built on the engine Kubewarden's
+//! policy-evaluator uses (`wapc` + `wasmtime-provider`, WASI preview 1), and
+//! talking to the guest as a PolicyServer does: `protocol_version`, then
+//! `validate_settings`, then `validate` with `{"request", "settings"}`.
+//!
+//! A module is compiled once (`PolicyModule::load`) and instantiated cheaply
+//! as often as needed (`PolicyModule::instantiate`). Guest errors and traps
+//! are answered as the host answers them: invalid settings, or a rejection
+//! with code 500. Every guest call runs under a deadline (epoch
+//! interruption), so a policy that loops cannot hang the runner.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use wapc::WapcHost;
+use wasmtime_provider::wasmtime::{Config, Engine};
+use wasmtime_provider::{EpochDeadlines, ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+/// One epoch tick; deadlines are counted in ticks.
+const TICK: Duration = Duration::from_millis(100);
+/// A guest call may run 2 seconds, PolicyServer's default policy timeout.
+const DEADLINE_TICKS: u64 = 20;
+/// A guest's linear memory may not grow past this.
+const MAX_MEMORY: usize = 1 << 30;
+
+/// An error of the runner itself (not a policy verdict).
+#[derive(Debug)]
+pub struct HostError(pub String);
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// The engine every module of this process runs on, with a thread that
+/// advances its epoch (what deadlines are counted in).
+fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        let engine = Engine::new(&config).expect("the default wasmtime configuration is valid");
+        let ticker = engine.clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(TICK);
+                ticker.increment_epoch();
+            }
+        });
+        engine
+    })
+}
+
+/// A host capability call the guest made, and how it was answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostCall {
+    pub binding: String,
+    pub namespace: String,
+    pub operation: String,
+    pub payload: String,
+    /// `Ok(response)` or `Err(error)` as sent back to the guest.
+    pub answer: Result<String, String>,
+}
+
+/// A compiled policy module.
+pub struct PolicyModule {
+    pre: WasmtimeEngineProviderPre,
+}
+
+impl PolicyModule {
+    /// Reads and compiles a `.wasm` file.
+    pub fn load(path: &Path) -> Result<Self, HostError> {
+        let bytes =
+            std::fs::read(path).map_err(|e| HostError(format!("cannot read policy {}: {e}", path.display())))?;
+        Self::from_bytes(&bytes).map_err(|HostError(e)| HostError(format!("{}: {e}", path.display())))
+    }
+
+    /// Compiles a module held in memory.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, HostError> {
+        let pre = WasmtimeEngineProviderBuilder::new()
+            .engine(engine().clone())
+            .module_bytes(bytes)
+            .enable_resource_limits(ResourceLimits { max_memory_size: Some(MAX_MEMORY), max_table_elements: None })
+            .build_pre()
+            .map_err(|e| HostError(format!("not a WebAssembly module this host can run: {e}")))?;
+        Ok(PolicyModule { pre })
+    }
+
+    /// A fresh instance, initialized (`wapc_init`) and checked to speak
+    /// Kubewarden's protocol v1.
+    pub fn instantiate(&self) -> Result<PolicyInstance, HostError> {
+        let deadlines = EpochDeadlines { wapc_init: DEADLINE_TICKS, wapc_func: DEADLINE_TICKS };
+        let provider = self
+            .pre
+            .rehydrate(Some(deadlines))
+            .map_err(|e| HostError(format!("cannot instantiate the policy: {e}")))?;
+        let calls: Arc<Mutex<Vec<HostCall>>> = Arc::default();
+        let recorder = calls.clone();
+        let callback = move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+            let answer = answer_host_call(binding, namespace, operation);
+            recorder.lock().unwrap_or_else(|e| e.into_inner()).push(HostCall {
+                binding: binding.into(),
+                namespace: namespace.into(),
+                operation: operation.into(),
+                payload: String::from_utf8_lossy(payload).into_owned(),
+                answer: answer.clone(),
+            });
+            answer.map(String::into_bytes).map_err(|e| e.into())
+        };
+        let host = WapcHost::new(Box::new(provider), Some(Box::new(callback)))
+            .map_err(|e| HostError(format!("the policy failed to initialize: {e}")))?;
+        let instance = PolicyInstance { host, calls };
+        let version = instance.protocol_version()?;
+        if version != "v1" {
+            return Err(HostError(format!("the policy speaks protocol {version:?}; this host speaks \"v1\"")));
+        }
+        Ok(instance)
+    }
+}
+
+/// Answers the host capabilities this runner offers: logging only, for now.
+fn answer_host_call(binding: &str, namespace: &str, operation: &str) -> Result<String, String> {
+    match (binding, namespace, operation) {
+        ("kubewarden", "tracing", "log") => Ok(String::new()),
+        _ => Err(format!("host capability {binding}/{namespace}/{operation} is not available in this runner")),
+    }
+}
+
+/// What `validate_settings` answered.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SettingsVerdict {
+    pub valid: bool,
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The guest's `ValidationResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct ValidationResponse {
+    pub accepted: bool,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub code: Option<u16>,
+    #[serde(default)]
+    pub mutated_object: Option<Value>,
+    #[serde(default)]
+    pub warnings: Option<Vec<String>>,
+    #[serde(default)]
+    pub audit_annotations: Option<Value>,
+}
+
+/// One instance of a policy, kept across evaluations as a PolicyServer does.
+pub struct PolicyInstance {
+    host: WapcHost,
+    calls: Arc<Mutex<Vec<HostCall>>>,
+}
+
+impl PolicyInstance {
+    pub fn protocol_version(&self) -> Result<String, HostError> {
+        let raw = self
+            .host
+            .call("protocol_version", b"")
+            .map_err(|e| HostError(format!("the policy does not answer protocol_version: {e}")))?;
+        serde_json::from_slice(&raw)
+            .map_err(|e| HostError(format!("the policy's protocol_version is not a JSON string: {e}")))
+    }
+
+    /// `validate_settings`; a guest error means invalid settings, as for the host.
+    pub fn validate_settings(&self, settings: &Value) -> SettingsVerdict {
+        let payload = serde_json::to_vec(settings).expect("a JSON value serializes");
+        match self.host.call("validate_settings", &payload) {
+            Ok(raw) => serde_json::from_slice(&raw).unwrap_or_else(|e| SettingsVerdict {
+                valid: false,
+                message: Some(format!(
+                    "the policy answered validate_settings with something other than a verdict: {e}"
+                )),
+            }),
+            Err(e) => SettingsVerdict {
+                valid: false,
+                message: Some(format!("the policy failed to validate its settings: {e}")),
+            },
+        }
+    }
+
+    /// `validate` on an AdmissionRequest; a guest error or trap is a
+    /// rejection with code 500, as a PolicyServer answers it.
+    pub fn validate(&self, request: &Value, settings: &Value) -> ValidationResponse {
+        let payload = serde_json::to_vec(&serde_json::json!({"request": request, "settings": settings}))
+            .expect("a JSON value serializes");
+        self.validate_raw(&payload)
+    }
+
+    /// `validate` on payload bytes as they are (for malformed-input tests).
+    pub fn validate_raw(&self, payload: &[u8]) -> ValidationResponse {
+        match self.host.call("validate", payload) {
+            Ok(raw) => serde_json::from_slice(&raw).unwrap_or_else(|e| {
+                internal_error(format!(
+                    "the policy answered validate with something other than a ValidationResponse: {e}"
+                ))
+            }),
+            Err(e) => internal_error(format!("policy evaluation failed: {e}")),
+        }
+    }
+
+    /// The host capability calls made so far, and forgets them.
+    pub fn take_host_calls(&self) -> Vec<HostCall> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+fn internal_error(message: String) -> ValidationResponse {
+    ValidationResponse { accepted: false, message: Some(message), code: Some(500), ..Default::default() }
+}

@@ -1,0 +1,21 @@
+//! The registry-guard runner: runs a Kubewarden policy's `.wasm` offline,
+//! the way a PolicyServer does, on manifests or admission requests.
+//!
+//! - `host`: loads the module into wasmtime and speaks waPC to it;
+//! - `manifests`: reads YAML/JSON documents from files, folders, stdin;
+//! - `admission`: wraps objects into AdmissionRequests, answers into
+//!   AdmissionResponses;
+//! - `check`: one verdict per object.
+
+pub mod admission;
+pub mod check;
+pub mod host;
+pub mod manifests;
+
+use std::path::PathBuf;
+
+/// Where the policy is when `--policy` is not given: `$REGISTRY_GUARD_POLICY`,
+/// else `policy.wasm` in the current folder (what `make policy.wasm` builds).
+pub fn default_policy_path() -> PathBuf {
+    std::env::var_os("REGISTRY_GUARD_POLICY").map_or_else(|| PathBuf::from("policy.wasm"), PathBuf::from)
+}

@@ -1,0 +1,153 @@
+//! `registry-guard`: check Kubernetes manifests against registry-guard's
+//! policy.wasm offline. See `registry-guard help`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use registry_guard_runner::check::check;
+use registry_guard_runner::host::{PolicyInstance, PolicyModule};
+use registry_guard_runner::{default_policy_path, manifests};
+use serde_json::Value;
+
+const USAGE: &str = "\
+registry-guard: check Kubernetes manifests against the registry-guard policy, offline
+
+Usage:
+  registry-guard check [--policy PATH] [--settings FILE] [--output text|json] INPUT...
+  registry-guard settings [--policy PATH] FILE
+  registry-guard help
+
+INPUT is a manifest file (YAML or JSON, several documents allowed, List kinds
+unpacked), a folder of them, or - for standard input. An AdmissionReview or
+AdmissionRequest (what `kwctl run --request-path` takes) is evaluated as it
+is and answered with the AdmissionResponse, as kwctl prints it.
+
+Options:
+  --policy PATH     the policy module (default: $REGISTRY_GUARD_POLICY, else ./policy.wasm)
+  --settings FILE   policy settings, YAML or JSON (default: {}, which allows everything)
+  --output FORMAT   text (one line per object, the default) or json
+
+Exit status:
+  check:    0 all allowed, 1 something denied, 2 usage, settings or input error
+  settings: 0 valid, 1 invalid, 2 usage or input error";
+
+/// A failure that ends the command with exit status 2.
+struct Fatal(String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(e: E) -> Self {
+        Fatal(e.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => ExitCode::from(code),
+        Err(Fatal(message)) => {
+            eprintln!("registry-guard: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[derive(Default)]
+struct Options {
+    policy: Option<PathBuf>,
+    settings: Option<String>,
+    json: bool,
+    inputs: Vec<String>,
+}
+
+fn parse_options(args: &[String]) -> Result<Options, Fatal> {
+    let mut options = Options::default();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value =
+            |name: &str| args.next().cloned().ok_or_else(|| Fatal(format!("{name} needs a value\n\n{USAGE}")));
+        match arg.as_str() {
+            "--policy" => options.policy = Some(PathBuf::from(value("--policy")?)),
+            "--settings" => options.settings = Some(value("--settings")?),
+            "--output" => match value("--output")?.as_str() {
+                "text" => options.json = false,
+                "json" => options.json = true,
+                other => return Err(Fatal(format!("--output must be text or json, not {other:?}"))),
+            },
+            "-" => options.inputs.push(arg.clone()),
+            flag if flag.starts_with('-') => return Err(Fatal(format!("unknown option {flag}\n\n{USAGE}"))),
+            _ => options.inputs.push(arg.clone()),
+        }
+    }
+    Ok(options)
+}
+
+fn run(args: &[String]) -> Result<u8, Fatal> {
+    let (command, rest) = args.split_first().ok_or_else(|| Fatal(format!("no command\n\n{USAGE}")))?;
+    match command.as_str() {
+        "help" | "--help" | "-h" => {
+            println!("{USAGE}");
+            Ok(0)
+        }
+        "check" => run_check(parse_options(rest)?),
+        "settings" => run_settings(parse_options(rest)?),
+        other => Err(Fatal(format!("unknown command {other:?}\n\n{USAGE}"))),
+    }
+}
+
+fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
+    let path = options.policy.clone().unwrap_or_else(default_policy_path);
+    if !path.exists() {
+        return Err(Fatal(format!(
+            "{} not found: build it with `make policy.wasm`, or pass --policy PATH",
+            path.display()
+        )));
+    }
+    Ok(PolicyModule::load(&path)?.instantiate()?)
+}
+
+fn run_settings(options: Options) -> Result<u8, Fatal> {
+    let [file] = options.inputs.as_slice() else {
+        return Err(Fatal(format!("settings takes one settings file\n\n{USAGE}")));
+    };
+    let settings = manifests::read_settings(file)?;
+    let verdict = instance(&options)?.validate_settings(&settings);
+    if verdict.valid {
+        println!("{file}: valid");
+        Ok(0)
+    } else {
+        println!("{file}: invalid: {}", verdict.message.unwrap_or_default());
+        Ok(1)
+    }
+}
+
+fn run_check(options: Options) -> Result<u8, Fatal> {
+    if options.inputs.is_empty() {
+        return Err(Fatal(format!("check needs at least one INPUT (a file, a folder, or - for stdin)\n\n{USAGE}")));
+    }
+    let settings = match &options.settings {
+        Some(file) => manifests::read_settings(file)?,
+        None => Value::Object(Default::default()),
+    };
+    let documents = manifests::read_inputs(&options.inputs)?;
+    let instance = instance(&options)?;
+    let verdict = instance.validate_settings(&settings);
+    if !verdict.valid {
+        let file = options.settings.as_deref().unwrap_or("{}");
+        return Err(Fatal(format!("{file}: invalid settings: {}", verdict.message.unwrap_or_default())));
+    }
+    let verdicts = check(&instance, &settings, documents)?;
+    if options.json {
+        println!("{}", serde_json::to_string_pretty(&verdicts)?);
+    } else {
+        for verdict in &verdicts {
+            match &verdict.admission_response {
+                Some(response) => println!("{}", serde_json::to_string_pretty(response)?),
+                None => println!("{}", verdict.line()),
+            }
+            for warning in &verdict.warnings {
+                println!("     warning: {warning}");
+            }
+        }
+    }
+    Ok(if verdicts.iter().all(|v| v.allowed) { 0 } else { 1 })
+}

@@ -1,0 +1,120 @@
+//! Reads Kubernetes manifests: YAML (multi-document, as `helm template`
+//! prints it) or JSON (one value, or several in a row), from files, folders
+//! (their `.yaml`, `.yml` and `.json` files, sorted, recursively) and
+//! standard input (`-`). Empty documents are skipped; a document that does
+//! not parse is an error naming the file and the document's number.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One parsed document and where it came from.
+#[derive(Debug)]
+pub struct Sourced {
+    /// The file (or `-` for standard input).
+    pub source: String,
+    /// 1-based position of the document in its file.
+    pub index: usize,
+    pub value: Value,
+}
+
+/// Reads every document of every input, in order.
+pub fn read_inputs(inputs: &[String]) -> Result<Vec<Sourced>, String> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| format!("-: cannot read standard input: {e}"))?;
+            out.extend(parse_documents("-", &text)?);
+            continue;
+        }
+        let path = Path::new(input);
+        let files = if path.is_dir() { manifest_files(path)? } else { vec![path.to_path_buf()] };
+        for file in files {
+            let name = file.display().to_string();
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{name}: cannot read: {e}"))?;
+            out.extend(parse_documents(&name, &text)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The manifest files below a folder, sorted.
+fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: cannot read folder: {e}", dir.display()))?;
+    for entry in entries {
+        let path = entry.map_err(|e| format!("{}: {e}", dir.display()))?.path();
+        if path.is_dir() {
+            files.extend(manifest_files(&path)?);
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml" || e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Parses a text of YAML documents, or of JSON values.
+pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Sourced>, String> {
+    let mut out = Vec::new();
+    let mut push = |index: usize, value: Value| {
+        if !value.is_null() {
+            out.push(Sourced { source: source.to_string(), index, value });
+        }
+    };
+    if text.trim_start().starts_with(['{', '[']) {
+        for (i, value) in serde_json::Deserializer::from_str(text).into_iter::<Value>().enumerate() {
+            push(i + 1, value.map_err(|e| format!("{source}: document {}: invalid JSON: {e}", i + 1))?);
+        }
+    } else {
+        for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+            let value =
+                Value::deserialize(document).map_err(|e| format!("{source}: document {}: invalid YAML: {e}", i + 1))?;
+            push(i + 1, value);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a settings file (YAML or JSON) into the JSON the host sends.
+pub fn read_settings(path: &str) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: cannot read settings: {e}"))?;
+    let documents = parse_documents(path, &text)?;
+    match documents.len() {
+        0 => Ok(Value::Object(Default::default())),
+        1 => Ok(documents.into_iter().next().map(|d| d.value).unwrap_or_default()),
+        n => Err(format!("{path}: settings must be one document, found {n}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_document_yaml_with_helm_comments_and_empty_documents() {
+        let text = "---\n# Source: chart/templates/a.yaml\napiVersion: v1\nkind: Pod\n---\n---\nkind: Service\n";
+        let docs = parse_documents("t.yaml", text).unwrap();
+        assert_eq!(
+            docs.iter().map(|d| (d.index, d.value["kind"].as_str().unwrap())).collect::<Vec<_>>(),
+            [(1, "Pod"), (3, "Service")]
+        );
+    }
+
+    #[test]
+    fn json_values_in_a_row() {
+        let docs = parse_documents("t.json", "{\"kind\": \"A\"}\n{\"kind\": \"B\"}").unwrap();
+        assert_eq!(docs.len(), 2);
+    }
+
+    #[test]
+    fn invalid_documents_name_file_and_index() {
+        let err = parse_documents("t.yaml", "kind: Pod\n---\nkind: [unclosed\n").unwrap_err();
+        assert!(err.starts_with("t.yaml: document 2: invalid YAML"), "{err}");
+        let err = parse_documents("t.json", "{\"a\": }").unwrap_err();
+        assert!(err.starts_with("t.json: document 1: invalid JSON"), "{err}");
+    }
+}

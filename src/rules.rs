@@ -1,0 +1,127 @@
+//! The compiled policy and the decision for one image. `decide` is a pure
+//! function of the policy and the image, so that digest pinning and signature
+//! checks can join the same pipeline later.
+//!
+//! Within a section, reject wins over allow. Across sections, every rule must
+//! pass; every failing rule is reported, not only the first.
+
+use std::fmt;
+
+use crate::host_pattern::HostSet;
+use crate::image::Image;
+use crate::image_pattern::ImageSet;
+use crate::tag_pattern::TagSet;
+
+/// A rule section: an allow list, a reject list, or both.
+#[derive(Debug, Default)]
+pub struct Section<S> {
+    /// `None`: everything allowed. `Some(empty)`: nothing allowed.
+    pub allow: Option<S>,
+    pub reject: Option<S>,
+}
+
+/// Settings compiled for matching. `Policy::default()` allows every image.
+#[derive(Debug, Default)]
+pub struct Policy {
+    pub registries: Section<HostSet>,
+    pub images: Section<ImageSet>,
+    /// `allow` is `None` when `tags.allow` is absent or empty.
+    pub tags: Section<TagSet>,
+    pub require_digest: bool,
+}
+
+/// One reason an image is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    RegistryRejected { registry: String, rule: String },
+    RegistryNotAllowed { registry: String, allowed: String },
+    ImageRejected { image: String, rule: String },
+    ImageNotAllowed { image: String, allowed: String },
+    TagRejected { tag: String, implicit: bool, rule: String },
+    TagNotAllowed { tag: String, implicit: bool, allowed: String },
+    DigestRequired,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let implicit =
+            |implicit: &bool| if *implicit { " (implicit: the image names neither tag nor digest)" } else { "" };
+        match self {
+            Reason::RegistryRejected { registry, rule } => {
+                write!(f, "registry {registry:?} is rejected (registries.reject: {rule:?})")
+            }
+            Reason::RegistryNotAllowed { registry, allowed } => {
+                write!(f, "registry {registry:?} is not allowed (registries.allow: {allowed})")
+            }
+            Reason::ImageRejected { image, rule } => {
+                write!(f, "image {image:?} is rejected (images.reject: {rule:?})")
+            }
+            Reason::ImageNotAllowed { image, allowed } => {
+                write!(f, "image {image:?} is not allowed (images.allow: {allowed})")
+            }
+            Reason::TagRejected { tag, implicit: i, rule } => {
+                write!(f, "tag {tag:?}{} is rejected (tags.reject: {rule:?})", implicit(i))
+            }
+            Reason::TagNotAllowed { tag, implicit: i, allowed } => {
+                write!(f, "tag {tag:?}{} is not allowed (tags.allow: {allowed})", implicit(i))
+            }
+            Reason::DigestRequired => {
+                f.write_str("the image is not pinned by digest (digests.require: true; write it as name@sha256:...)")
+            }
+        }
+    }
+}
+
+/// How many rules of an allow list a message names before "… and N more".
+const ALLOWED_RULES_SHOWN: usize = 5;
+
+/// `a, b, c, … and 995 more`, or a plain statement for an empty list.
+fn describe_allowed(rules: &[String]) -> String {
+    if rules.is_empty() {
+        return "empty, so nothing is allowed".to_string();
+    }
+    let mut out = rules.iter().take(ALLOWED_RULES_SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+    if rules.len() > ALLOWED_RULES_SHOWN {
+        out.push_str(&format!(", … and {} more", rules.len() - ALLOWED_RULES_SHOWN));
+    }
+    out
+}
+
+/// Every reason the policy refuses `image`; empty when it is allowed.
+pub fn decide(policy: &Policy, image: &Image<'_>) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+
+    let registry = || image.registry.to_string();
+    if let Some(rule) = policy.registries.reject.as_ref().and_then(|set| set.find(&image.registry)) {
+        reasons.push(Reason::RegistryRejected { registry: registry(), rule: rule.to_string() });
+    } else if let Some(allow) = &policy.registries.allow
+        && allow.find(&image.registry).is_none()
+    {
+        reasons.push(Reason::RegistryNotAllowed { registry: registry(), allowed: describe_allowed(allow.rules()) });
+    }
+
+    if let Some(rule) = policy.images.reject.as_ref().and_then(|set| set.find(image)) {
+        reasons.push(Reason::ImageRejected { image: image.to_string(), rule: rule.to_string() });
+    } else if let Some(allow) = &policy.images.allow
+        && allow.find(image).is_none()
+    {
+        reasons.push(Reason::ImageNotAllowed { image: image.to_string(), allowed: describe_allowed(allow.rules()) });
+    }
+
+    if let Some(tag) = image.tag_for_rules() {
+        let implicit = image.tag.is_none();
+        if let Some(rule) = policy.tags.reject.as_ref().and_then(|set| set.find(tag)) {
+            reasons.push(Reason::TagRejected { tag: tag.to_string(), implicit, rule: rule.to_string() });
+        } else if let Some(allow) = &policy.tags.allow
+            && allow.find(tag).is_none()
+        {
+            let allowed = describe_allowed(allow.rules());
+            reasons.push(Reason::TagNotAllowed { tag: tag.to_string(), implicit, allowed });
+        }
+    }
+
+    if policy.require_digest && image.digest.is_none() {
+        reasons.push(Reason::DigestRequired);
+    }
+    reasons
+}

@@ -1,0 +1,305 @@
+//! Reads and validates the settings document, and compiles it into a
+//! `Policy`. Every problem is reported with the path of the setting
+//! (`registries.allow[2]: ...`), all of them at once; unknown keys and wrong
+//! types are errors, never ignored, so a typo cannot turn the policy into
+//! allow-all. `null` counts as absent, as it does for trusted-repos.
+//!
+//! ```yaml
+//! registries: {allow: [host patterns], reject: [host patterns]}
+//! images:     {allow: [image patterns], reject: [image patterns]}
+//! tags:       {allow: [tag patterns], reject: [tag patterns]}
+//! digests:    {require: bool}
+//! ```
+//!
+//! An empty allow list means what it means in trusted-repos: nothing is
+//! allowed (`registries.allow: []`, `images.allow: []`), except `tags.allow`,
+//! which constrains tags only when non-empty.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::host_pattern::{HostPattern, HostSet};
+use crate::image_pattern::ImageSet;
+use crate::rules::{Policy, Section};
+use crate::tag_pattern::TagSet;
+
+/// The settings errors, each prefixed with its path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError(pub Vec<String>);
+
+/// How many errors a message lists before "… and N more".
+const ERRORS_SHOWN: usize = 20;
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown: Vec<&str> = self.0.iter().take(ERRORS_SHOWN).map(String::as_str).collect();
+        f.write_str(&shown.join("; "))?;
+        if self.0.len() > ERRORS_SHOWN {
+            write!(f, "; … and {} more", self.0.len() - ERRORS_SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// Compiles the settings as the host sends them (JSON).
+pub fn compile_json(bytes: &[u8]) -> Result<Policy, SettingsError> {
+    let document: Value =
+        serde_json::from_slice(bytes).map_err(|e| SettingsError(vec![format!("settings are not valid JSON: {e}")]))?;
+    compile(&document)
+}
+
+/// Compiles a settings document.
+pub fn compile(document: &Value) -> Result<Policy, SettingsError> {
+    let mut reader = Reader::default();
+    let policy = reader.policy(document);
+    if reader.errors.is_empty() { Ok(policy) } else { Err(SettingsError(reader.errors)) }
+}
+
+/// Collects errors while reading the document.
+#[derive(Default)]
+struct Reader {
+    errors: Vec<String>,
+}
+
+const TOP_LEVEL_KEYS: &[&str] = &["registries", "images", "tags", "digests"];
+const LIST_KEYS: &[&str] = &["allow", "reject"];
+const DIGEST_KEYS: &[&str] = &["require"];
+
+impl Reader {
+    fn error(&mut self, path: &str, message: impl fmt::Display) {
+        self.errors.push(if path.is_empty() { message.to_string() } else { format!("{path}: {message}") });
+    }
+
+    fn policy(&mut self, document: &Value) -> Policy {
+        let mut policy = Policy::default();
+        let Some(root) = self.object("", document, TOP_LEVEL_KEYS) else {
+            return policy;
+        };
+        if let Some(section) = self.section(root, "registries") {
+            policy.registries = Section {
+                allow: self.host_set(section, "registries", "allow"),
+                reject: self.host_set(section, "registries", "reject"),
+            };
+        }
+        if let Some(section) = self.section(root, "images") {
+            policy.images = Section {
+                allow: self.pattern_set(section, "images", "allow", ImageSet::insert),
+                reject: self.pattern_set(section, "images", "reject", ImageSet::insert),
+            };
+        }
+        if let Some(section) = self.section(root, "tags") {
+            policy.tags = Section {
+                // An empty tags.allow constrains nothing (see the module doc).
+                allow: self.pattern_set(section, "tags", "allow", TagSet::insert).filter(|s| !s.is_empty()),
+                reject: self.pattern_set(section, "tags", "reject", TagSet::insert),
+            };
+        }
+        if let Some(digests) = root.get("digests")
+            && let Some(digests) = self.object("digests", digests, DIGEST_KEYS)
+        {
+            policy.require_digest = self.boolean("digests.require", digests.get("require"));
+        }
+        policy
+    }
+
+    /// `value` as an object whose keys are all in `known`; `None` for null.
+    fn object<'v>(&mut self, path: &str, value: &'v Value, known: &[&str]) -> Option<&'v Map<String, Value>> {
+        match value {
+            Value::Null => None,
+            Value::Object(map) => {
+                for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+                    let at = if path.is_empty() { String::new() } else { format!("{path}.") };
+                    self.error(
+                        "",
+                        format_args!("unknown setting \"{at}{key}\"; expected one of: {}", known.join(", ")),
+                    );
+                }
+                Some(map)
+            }
+            other => {
+                let what = if path.is_empty() { "the settings" } else { path };
+                self.error("", format_args!("{what}: expected a mapping, found {}", describe(other)));
+                None
+            }
+        }
+    }
+
+    fn section<'v>(&mut self, root: &'v Map<String, Value>, name: &str) -> Option<&'v Map<String, Value>> {
+        self.object(name, root.get(name)?, LIST_KEYS)
+    }
+
+    /// A list of strings; `None` when absent or null.
+    fn strings<'v>(&mut self, path: &str, value: Option<&'v Value>) -> Option<Vec<(usize, &'v str)>> {
+        match value? {
+            Value::Null => None,
+            Value::Array(items) => Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, item)| match item {
+                        Value::String(s) => Some((i, s.as_str())),
+                        other => {
+                            self.error(
+                                &format!("{path}[{i}]"),
+                                format_args!("expected a string, found {}", describe(other)),
+                            );
+                            None
+                        }
+                    })
+                    .collect(),
+            ),
+            Value::String(s) => {
+                self.error(path, format_args!("expected a list of strings, found the string {s:?} (write [{s:?}])"));
+                None
+            }
+            other => {
+                self.error(path, format_args!("expected a list of strings, found {}", describe(other)));
+                None
+            }
+        }
+    }
+
+    fn host_set(&mut self, section: &Map<String, Value>, name: &str, list: &str) -> Option<HostSet> {
+        let path = format!("{name}.{list}");
+        let entries = self.strings(&path, section.get(list))?;
+        let mut set = HostSet::default();
+        for (i, entry) in entries {
+            match HostPattern::parse(entry) {
+                Ok(pattern) => set.insert(entry, pattern),
+                Err(why) => self.error(&format!("{path}[{i}]"), why),
+            }
+        }
+        Some(set)
+    }
+
+    fn pattern_set<S: Default>(
+        &mut self,
+        section: &Map<String, Value>,
+        name: &str,
+        list: &str,
+        insert: fn(&mut S, &str) -> Result<(), String>,
+    ) -> Option<S> {
+        let path = format!("{name}.{list}");
+        let entries = self.strings(&path, section.get(list))?;
+        let mut set = S::default();
+        for (i, entry) in entries {
+            if let Err(why) = insert(&mut set, entry) {
+                self.error(&format!("{path}[{i}]"), why);
+            }
+        }
+        Some(set)
+    }
+
+    fn boolean(&mut self, path: &str, value: Option<&Value>) -> bool {
+        match value {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.error(path, format_args!("expected true or false, found {}", describe(other)));
+                false
+            }
+        }
+    }
+}
+
+/// "a number", "the string \"x\"", … for type errors.
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn errors(document: Value) -> Vec<String> {
+        compile(&document).err().map(|e| e.0).unwrap_or_default()
+    }
+
+    #[test]
+    fn empty_and_null_settings_allow_everything() {
+        for document in [json!({}), json!(null), json!({"registries": null, "images": {"allow": null}})] {
+            let policy = compile(&document).unwrap();
+            assert!(policy.registries.allow.is_none() && policy.images.allow.is_none() && !policy.require_digest);
+        }
+    }
+
+    #[test]
+    fn the_issue_example_is_valid() {
+        let document = json!({
+            "registries": {"allow": ["public.ecr.aws", "*.corp.example", "registry.corp:5000"], "reject": ["docker.io"]},
+            "images": {"allow": ["nginx", "quay.io/coreos/etcd:v3.4.12", "docker.io/bitnami/*"], "reject": []},
+            "tags": {"allow": ["v*"], "reject": ["latest", "*-rc*"]},
+            "digests": {"require": false}
+        });
+        assert_eq!(errors(document), Vec::<String>::new());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        assert_eq!(
+            errors(json!({"registry": {"allow": ["a.io"]}})),
+            ["unknown setting \"registry\"; expected one of: registries, images, tags, digests"]
+        );
+        assert_eq!(
+            errors(json!({"registries": {"allowed": ["a.io"]}})),
+            ["unknown setting \"registries.allowed\"; expected one of: allow, reject"]
+        );
+        assert_eq!(
+            errors(json!({"digests": {"required": true}})),
+            ["unknown setting \"digests.required\"; expected one of: require"]
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_errors_naming_the_path() {
+        assert_eq!(errors(json!([])), ["the settings: expected a mapping, found a list"]);
+        assert_eq!(errors(json!({"registries": ["a.io"]})), ["registries: expected a mapping, found a list"]);
+        assert_eq!(
+            errors(json!({"registries": {"allow": "a.io"}})),
+            ["registries.allow: expected a list of strings, found the string \"a.io\" (write [\"a.io\"])"]
+        );
+        assert_eq!(errors(json!({"tags": {"reject": [1]}})), ["tags.reject[0]: expected a string, found the number 1"]);
+        assert_eq!(
+            errors(json!({"digests": {"require": "yes"}})),
+            ["digests.require: expected true or false, found the string \"yes\""]
+        );
+    }
+
+    #[test]
+    fn invalid_entries_name_their_index_and_every_error_is_reported() {
+        let found = errors(json!({
+            "registries": {"allow": ["public.ecr.aws", "*.corp.example", "https://reg.corp"]},
+            "images": {"reject": ["Nginx:1"]},
+            "tags": {"reject": ["bad tag"]}
+        }));
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(
+            found[0],
+            "registries.allow[2]: \"https://reg.corp\" is not a registry host; write it without a scheme"
+        );
+        assert!(found[1].starts_with("images.reject[0]: \"Nginx:1\" is not a valid image reference"), "{}", found[1]);
+        assert!(found[2].starts_with("tags.reject[0]: \"bad tag\" is not a tag pattern"));
+    }
+
+    #[test]
+    fn long_error_lists_are_bounded() {
+        let bad: Vec<String> = (0..100).map(|i| format!("bad host {i}")).collect();
+        let message = compile(&json!({"registries": {"reject": bad}})).unwrap_err().to_string();
+        assert!(message.ends_with("; … and 80 more"), "{message}");
+    }
+
+    #[test]
+    fn settings_that_are_not_json_are_an_error() {
+        let err = compile_json(b"registries: [").unwrap_err().to_string();
+        assert!(err.starts_with("settings are not valid JSON"), "{err}");
+    }
+}

@@ -1,0 +1,80 @@
+//! Tag patterns (`tags.allow` / `tags.reject`): `*` and `?` wildcards over
+//! the tag as written, case-sensitive (registries treat `latest` and `LATEST`
+//! as different tags). Literal tags are looked up in a hash map.
+
+use std::collections::HashMap;
+
+use crate::glob::Glob;
+use crate::reference::is_tag;
+
+#[derive(Debug, Default)]
+pub struct TagSet {
+    rules: Vec<String>,
+    literal: HashMap<String, usize>,
+    globs: Vec<(Glob, usize)>,
+}
+
+impl TagSet {
+    /// Validates and adds a pattern; the error is a sentence about `pattern`.
+    pub fn insert(&mut self, pattern: &str) -> Result<(), String> {
+        // A tag once each wildcard stands for one letter.
+        if !is_tag(&pattern.replace(['*', '?'], "a")) {
+            return Err(format!(
+                "{pattern:?} is not a tag pattern; a tag is 1-128 of A-Z a-z 0-9 _ . - (not starting with . or -), plus the wildcards * and ?"
+            ));
+        }
+        let index = self.rules.len();
+        self.rules.push(pattern.to_string());
+        if Glob::has_wildcards(pattern) {
+            self.globs.push((Glob::new(pattern), index));
+        } else {
+            self.literal.entry(pattern.to_string()).or_insert(index);
+        }
+        Ok(())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn rules(&self) -> &[String] {
+        &self.rules
+    }
+
+    /// The first rule (as written) that matches the tag.
+    pub fn find(&self, tag: &str) -> Option<&str> {
+        let index = self
+            .literal
+            .get(tag)
+            .copied()
+            .or_else(|| self.globs.iter().find(|(g, _)| g.matches(tag)).map(|(_, i)| *i))?;
+        Some(self.rules[index].as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_and_wildcard_tags() {
+        let mut set = TagSet::default();
+        for p in ["latest", "*-rc*", "v?"] {
+            set.insert(p).unwrap();
+        }
+        assert_eq!(set.find("latest"), Some("latest"));
+        assert_eq!(set.find("LATEST"), None);
+        assert_eq!(set.find("1.0-rc2"), Some("*-rc*"));
+        assert_eq!(set.find("v1"), Some("v?"));
+        assert_eq!(set.find("v10"), None);
+    }
+
+    #[test]
+    fn invalid_tag_patterns_say_why() {
+        for bad in ["", "-x", ".x", "a/b", "a:b", "a b", &"x".repeat(129)] {
+            let err = TagSet::default().insert(bad).unwrap_err();
+            assert!(err.contains("is not a tag pattern"), "{bad}: {err}");
+        }
+        assert!(TagSet::default().insert("*").is_ok());
+    }
+}
