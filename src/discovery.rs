@@ -236,8 +236,7 @@ impl<'de> Node<'_, 'de> {
                 self.walk.found.push(Found { field, image: Ok(s) });
             }
             _ => {
-                let shown = crate::response::shorten(&s);
-                self.wrong_type(&format_args!("the string {shown:?}"));
+                self.wrong_type(&format_args!("the string {:?}", crate::response::shorten(&s)));
             }
         }
     }

@@ -103,3 +103,6 @@ pub fn validate_settings(payload: &[u8]) -> CallResult {
     let message = settings::compile_json(payload).err().map(|e| e.to_string());
     Ok(serde_json::to_vec(&SettingsValidationResponse { valid: message.is_none(), message })?)
 }
+
+#[cfg(test)]
+mod pipeline_tests;

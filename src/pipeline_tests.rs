@@ -1,0 +1,275 @@
+//! The whole pipeline, natively: payload bytes in, ValidationResponse out.
+//! Each test is a rule or a bypass the policy must close, seen as the user
+//! sees it (verdict and message).
+
+use kubewarden_policy_sdk::response::ValidationResponse;
+use serde_json::{Value, json};
+
+use crate::{validate, validate_settings};
+
+const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+fn respond(payload: &[u8]) -> ValidationResponse {
+    serde_json::from_slice(&validate(payload).unwrap()).unwrap()
+}
+
+fn evaluate(settings: Value, operation: &str, object: Value) -> (bool, String) {
+    let payload = json!({"request": {"uid": "1", "operation": operation, "object": object}, "settings": settings});
+    let response = respond(payload.to_string().as_bytes());
+    (response.accepted, response.message.unwrap_or_default())
+}
+
+fn pod(images: &[&str]) -> Value {
+    let containers: Vec<Value> =
+        images.iter().enumerate().map(|(i, image)| json!({"name": format!("c{i}"), "image": image})).collect();
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": containers}})
+}
+
+fn allowed(settings: Value, image: &str) -> bool {
+    evaluate(settings, "CREATE", pod(&[image])).0
+}
+
+#[test]
+fn empty_settings_allow_everything_and_objects_without_images_pass() {
+    assert!(allowed(json!({}), "evil.com/x:latest"));
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"image": "evil.com/x"}});
+    assert_eq!(evaluate(json!({"registries": {"allow": []}}), "CREATE", config_map), (true, String::new()));
+}
+
+#[test]
+fn delete_is_accepted_whatever_the_object() {
+    assert!(evaluate(json!({"registries": {"allow": []}}), "DELETE", pod(&["evil.com/x"])).0);
+}
+
+#[test]
+fn update_is_checked_like_create() {
+    assert!(!evaluate(json!({"registries": {"reject": ["evil.com"]}}), "UPDATE", pod(&["evil.com/x:1"])).0);
+}
+
+#[test]
+fn registry_allow_list_names_field_image_and_rule() {
+    let settings = json!({"registries": {"allow": ["public.ecr.aws", "*.corp.example"]}});
+    assert!(allowed(settings.clone(), "public.ecr.aws/x/y:1"));
+    assert!(allowed(settings.clone(), "a.b.corp.example/x:1"));
+    let (ok, message) = evaluate(settings, "CREATE", pod(&["public.ecr.aws/x:1", "busybox:1"]));
+    assert!(!ok);
+    assert_eq!(
+        message,
+        "spec.containers[1].image \"busybox:1\": registry \"docker.io\" is not allowed (registries.allow: public.ecr.aws, *.corp.example)"
+    );
+}
+
+#[test]
+fn docker_hub_cannot_be_reached_under_another_name() {
+    let settings = json!({"registries": {"reject": ["docker.io"]}});
+    for image in [
+        "nginx",
+        "library/nginx",
+        "index.docker.io/library/nginx",
+        "INDEX.DOCKER.IO/library/nginx",
+        "registry-1.docker.io/library/nginx:1",
+        "docker.io:443/library/nginx",
+        "Docker.io/library/nginx",
+    ] {
+        assert!(!allowed(settings.clone(), image), "{image} slipped through");
+    }
+}
+
+#[test]
+fn uppercase_first_component_is_a_registry_host() {
+    // `Evil/app` is pulled from the host "evil", not from Docker Hub.
+    let settings = json!({"registries": {"allow": ["docker.io"]}});
+    let (ok, message) = evaluate(settings, "CREATE", pod(&["Evil/app:1"]));
+    assert!(!ok);
+    assert!(message.contains("registry \"evil\" is not allowed"), "{message}");
+    assert!(!allowed(json!({"registries": {"reject": ["evil"]}}), "EVIL/app:1"));
+}
+
+#[test]
+fn image_patterns_never_ignore_the_registry() {
+    // trusted-repos' `nginx` admits evil.com/library/nginx.
+    let settings = json!({"images": {"allow": ["nginx"]}});
+    assert!(allowed(settings.clone(), "docker.io/library/nginx:1.25"));
+    assert!(allowed(settings.clone(), &format!("registry-1.docker.io/library/nginx@{DIGEST}")));
+    for image in ["evil.com/library/nginx", "nginx-evil", "docker.io/library/nginx/sub", "library/nginx-evil:1"] {
+        let (ok, message) = evaluate(settings.clone(), "CREATE", pod(&[image]));
+        assert!(!ok, "{image} slipped through");
+        assert!(message.contains("is not allowed (images.allow: nginx)"), "{message}");
+    }
+    let settings = json!({"images": {"allow": ["docker.io/bitnami/*"]}});
+    assert!(allowed(settings.clone(), "bitnami/redis:7"));
+    assert!(!allowed(settings.clone(), "docker.io/bitnami-evil/redis"));
+    assert!(!allowed(settings, "evil.com/docker.io/bitnami/redis"));
+}
+
+#[test]
+fn digest_only_images_have_no_tag_and_implicit_latest_is_latest() {
+    let settings = json!({"tags": {"reject": ["latest"]}});
+    // trusted-repos wrongly rejects nginx@sha256:… as `latest`.
+    assert!(allowed(settings.clone(), &format!("nginx@{DIGEST}")));
+    let (ok, message) = evaluate(settings.clone(), "CREATE", pod(&["nginx"]));
+    assert!(!ok);
+    assert_eq!(
+        message,
+        "spec.containers[0].image \"nginx\": tag \"latest\" (implicit: the image names neither tag nor digest) is rejected (tags.reject: \"latest\")"
+    );
+    assert!(!allowed(settings, &format!("nginx:latest@{DIGEST}")));
+}
+
+#[test]
+fn tag_allow_list_requires_a_match_when_non_empty() {
+    let settings = json!({"tags": {"allow": ["v*"]}});
+    assert!(allowed(settings.clone(), "quay.io/a/b:v1.2"));
+    assert!(!allowed(settings.clone(), "quay.io/a/b:1.2"));
+    assert!(allowed(json!({"tags": {"allow": []}}), "quay.io/a/b:1.2"));
+}
+
+#[test]
+fn digests_require_pins() {
+    let settings = json!({"digests": {"require": true}});
+    assert!(allowed(settings.clone(), &format!("quay.io/a/b:1@{DIGEST}")));
+    let (ok, message) = evaluate(settings, "CREATE", pod(&["quay.io/a/b:1"]));
+    assert!(!ok);
+    assert!(
+        message.ends_with("the image is not pinned by digest (digests.require: true; write it as name@sha256:...)")
+    );
+}
+
+#[test]
+fn reject_wins_over_allow_and_every_section_must_pass() {
+    let settings = json!({"registries": {"allow": ["*.corp.example"], "reject": ["bad.corp.example"]}});
+    let (ok, message) = evaluate(settings, "CREATE", pod(&["bad.corp.example/x:1"]));
+    assert!(!ok);
+    assert!(message.contains("registry \"bad.corp.example\" is rejected (registries.reject: \"bad.corp.example\")"));
+    let settings = json!({"registries": {"allow": ["quay.io"]}, "tags": {"reject": ["latest"]}});
+    let (ok, message) = evaluate(settings, "CREATE", pod(&["docker.io/x/y:latest"]));
+    assert!(!ok);
+    assert!(message.contains("is not allowed (registries.allow: quay.io) and tag \"latest\" is rejected"), "{message}");
+}
+
+#[test]
+fn empty_allow_lists_allow_nothing_as_in_trusted_repos() {
+    let (ok, message) = evaluate(json!({"registries": {"allow": []}}), "CREATE", pod(&["quay.io/a:1"]));
+    assert!(!ok);
+    assert!(message.contains("(registries.allow: empty, so nothing is allowed)"), "{message}");
+    assert!(!allowed(json!({"images": {"allow": []}}), "quay.io/a:1"));
+}
+
+#[test]
+fn unparseable_images_are_rejected_with_the_reason_never_skipped() {
+    let (ok, message) = evaluate(json!({}), "CREATE", pod(&["quay.io/a:1", "Nginx:1"]));
+    assert!(!ok);
+    assert_eq!(
+        message,
+        "spec.containers[1].image \"Nginx:1\": not a valid image reference: the repository name must be lowercase"
+    );
+    let (ok, message) = evaluate(json!({}), "CREATE", pod(&["foo_bar.com/app"]));
+    assert!(!ok);
+    assert!(message.contains("names no registry host"), "{message}");
+}
+
+#[test]
+fn non_string_images_are_rejected() {
+    let object = json!({"spec": {"containers": [{"name": "a", "image": {"evil": true}}]}});
+    let (ok, message) = evaluate(json!({}), "CREATE", object);
+    assert!(!ok);
+    assert_eq!(message, "spec.containers[0].image: expected an image reference (a string), found a mapping");
+}
+
+#[test]
+fn every_place_an_image_hides() {
+    let settings = json!({"registries": {"reject": ["evil.com"]}});
+    let objects = [
+        (
+            "spec.template.spec.initContainers[0].image",
+            json!({"kind": "Deployment", "spec": {"template": {"spec": {"initContainers": [{"image": "evil.com/x:1"}]}}}}),
+        ),
+        (
+            "spec.jobTemplate.spec.template.spec.containers[0].image",
+            json!({"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": {"containers": [{"image": "evil.com/x:1"}]}}}}}}),
+        ),
+        (
+            "spec.ephemeralContainers[0].image",
+            json!({"kind": "Pod", "spec": {"ephemeralContainers": [{"image": "evil.com/x:1"}]}}),
+        ),
+        (
+            "spec.volumes[0].image.reference",
+            json!({"kind": "Pod", "spec": {"volumes": [{"name": "v", "image": {"reference": "evil.com/x:1"}}]}}),
+        ),
+        (
+            "template.spec.containers[0].image",
+            json!({"kind": "PodTemplate", "template": {"spec": {"containers": [{"image": "evil.com/x:1"}]}}}),
+        ),
+        (
+            "spec.strategy.canary.analysis.templates[0].spec.containers[0].image",
+            json!({"kind": "Rollout", "spec": {"strategy": {"canary": {"analysis": {"templates": [{"spec": {"containers": [{"image": "evil.com/x:1"}]}}]}}}}}),
+        ),
+    ];
+    for (field, object) in objects {
+        let (ok, message) = evaluate(settings.clone(), "CREATE", object);
+        assert!(!ok, "{field}");
+        assert!(
+            message.starts_with(&format!("{field} \"evil.com/x:1\": registry \"evil.com\" is rejected")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn many_violations_are_listed_and_bounded() {
+    let images: Vec<String> = (0..27).map(|i| format!("evil.com/x{i}:1")).collect();
+    let refs: Vec<&str> = images.iter().map(String::as_str).collect();
+    let (ok, message) = evaluate(json!({"registries": {"reject": ["evil.com"]}}), "CREATE", pod(&refs));
+    assert!(!ok);
+    assert!(message.ends_with("; … and 17 more"), "{message}");
+}
+
+#[test]
+fn malformed_payloads_are_rejected_not_trapped() {
+    for (payload, expected) in [
+        (&b"garbage"[..], "registry-guard cannot read the admission request: expected value at line 1 column 1"),
+        (b"{\"settings\": {}}", "registry-guard cannot read the admission request: it has no \"request\""),
+        (
+            b"{\"request\": {\"object\": \"x\"}}",
+            "registry-guard cannot read the admission request: invalid type: string \"x\", expected request.object to be a mapping or null at line 1 column 26",
+        ),
+        (
+            b"[]",
+            "registry-guard cannot read the admission request: invalid type: sequence, expected a mapping with request and settings at line 1 column 0",
+        ),
+    ] {
+        let response = respond(payload);
+        assert!(!response.accepted);
+        assert_eq!(response.message.as_deref(), Some(expected));
+    }
+}
+
+#[test]
+fn invalid_settings_reject_every_request() {
+    let (ok, message) = evaluate(json!({"registry": {"allow": ["a.io"]}}), "CREATE", pod(&["a.io/x:1"]));
+    assert!(!ok);
+    assert_eq!(
+        message,
+        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests"
+    );
+}
+
+#[test]
+fn settings_changes_take_effect_between_calls() {
+    // The compiled-settings cache must key on the whole document.
+    assert!(!allowed(json!({"registries": {"reject": ["a.io"]}}), "a.io/x:1"));
+    assert!(allowed(json!({"registries": {"reject": ["b.io"]}}), "a.io/x:1"));
+    assert!(!allowed(json!({"registries": {"reject": ["a.io"]}}), "a.io/x:1"));
+}
+
+#[test]
+fn validate_settings_answers_valid_or_every_problem() {
+    let answer =
+        |settings: &str| -> Value { serde_json::from_slice(&validate_settings(settings.as_bytes()).unwrap()).unwrap() };
+    assert_eq!(answer("{}"), json!({"valid": true, "message": null}));
+    assert_eq!(
+        answer(r#"{"registries": {"allow": ["https://reg.corp"]}, "tags": {"reject": 5}}"#),
+        json!({"valid": false, "message": "registries.allow[0]: \"https://reg.corp\" is not a registry host; write it without a scheme; tags.reject: expected a list of strings, found the number 5"})
+    );
+    assert_eq!(answer("nope")["valid"], false);
+}
