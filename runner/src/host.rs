@@ -218,3 +218,53 @@ impl PolicyInstance {
 fn internal_error(message: String) -> ValidationResponse {
     ValidationResponse { accepted: false, message: Some(message), code: Some(500), ..Default::default() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A minimal waPC-shaped module: exports `wapc_init` (empty) and
+    /// `__guest_call`, whose body is given (it must leave an i32).
+    fn module_with_guest_call(body: &[u8]) -> Vec<u8> {
+        let mut wasm = vec![0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+        // types: () -> (), (i32, i32) -> i32
+        wasm.extend([0x01, 0x0a, 0x02, 0x60, 0x00, 0x00, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f]);
+        // functions: 0 has type 0, 1 has type 1
+        wasm.extend([0x03, 0x03, 0x02, 0x00, 0x01]);
+        // exports
+        wasm.extend([0x07, 0x1c, 0x02, 0x09]);
+        wasm.extend(b"wapc_init");
+        wasm.extend([0x00, 0x00, 0x0c]);
+        wasm.extend(b"__guest_call");
+        wasm.extend([0x00, 0x01]);
+        // code: function 0 = `end`; function 1 = no locals + body
+        let body_len = u8::try_from(body.len() + 1).unwrap();
+        let section_len = 1 + 3 + 1 + body_len;
+        wasm.extend([0x0a, section_len, 0x02, 0x02, 0x00, 0x0b, body_len, 0x00]);
+        wasm.extend(body);
+        wasm
+    }
+
+    #[test]
+    fn a_file_that_is_not_wasm_is_an_error() {
+        let err = PolicyModule::from_bytes(b"not wasm").err().unwrap();
+        assert!(err.0.starts_with("not a WebAssembly module this host can run"), "{err}");
+    }
+
+    #[test]
+    fn a_module_that_traps_is_an_error_not_a_crash() {
+        // __guest_call: unreachable
+        let module = PolicyModule::from_bytes(&module_with_guest_call(&[0x00, 0x0b])).unwrap();
+        let err = module.instantiate().err().unwrap();
+        assert!(err.0.starts_with("the policy does not answer protocol_version"), "{err}");
+    }
+
+    #[test]
+    fn a_module_that_never_returns_is_interrupted() {
+        // __guest_call: loop { br 0 }; unreachable
+        let module =
+            PolicyModule::from_bytes(&module_with_guest_call(&[0x03, 0x40, 0x0c, 0x00, 0x0b, 0x00, 0x0b])).unwrap();
+        let err = module.instantiate().err().unwrap();
+        assert!(err.0.contains("deadline"), "{err}");
+    }
+}

@@ -1,0 +1,60 @@
+# registry-guard. `make run` builds the policy and checks the example
+# manifests; `make test` is everything CI runs.
+
+CARGO ?= cargo
+POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+RUNNER := target/debug/registry-guard
+
+.PHONY: run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
+
+# The policy module, as a PolicyServer loads it.
+policy.wasm: $(POLICY_SOURCES)
+	@$(MAKE) --no-print-directory wasm-target
+	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard
+	cp target/wasm32-wasip1/release/registry_guard.wasm policy.wasm
+
+wasm-target:
+	@if command -v rustup >/dev/null; then rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1; fi
+
+# The module with its metadata embedded, for `kwctl push` (needs kwctl).
+annotated-policy.wasm: policy.wasm metadata.yml README.md
+	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+# The offline runner (`registry-guard check ...`).
+runner:
+	$(CARGO) build --locked -p registry-guard-runner
+
+# Build everything and check the example manifests: some are allowed, some
+# denied (exit status 1 means "something denied", which is the point here).
+run: policy.wasm runner
+	$(RUNNER) check --settings examples/settings.yaml examples/manifests; test $$? -le 1
+
+test: fmt-check lint unit-tests e2e-tests
+
+unit-tests:
+	$(CARGO) test --locked --workspace --exclude registry-guard-e2e
+
+# The built policy.wasm, run through the runner's waPC host; then the bats
+# suites (the kwctl ones skip themselves where kwctl is missing).
+e2e-tests: policy.wasm runner
+	$(CARGO) test --locked -p registry-guard-e2e
+	@if command -v bats >/dev/null; then \
+		bats e2e-tests; \
+	elif [ -n "$$CI" ]; then \
+		echo "bats is not installed (CI installs it: apt-get install -y bats)"; exit 1; \
+	else \
+		echo "bats is not installed: skipping e2e-tests/*.bats (apt-get install -y bats)"; \
+	fi
+
+lint:
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clean:
+	$(CARGO) clean
+	rm -f policy.wasm annotated-policy.wasm

@@ -1,0 +1,35 @@
+#!/usr/bin/env bats
+# The policy through kwctl, for users who have it. Skipped where kwctl is
+# missing (it is not installable on machines without GitHub access).
+
+setup() {
+  command -v kwctl >/dev/null || skip "kwctl is not installed"
+  cd "$BATS_TEST_DIRNAME/.."
+  [ -f annotated-policy.wasm ] || make annotated-policy.wasm >/dev/null
+}
+
+@test "kwctl: Deployment with a Docker Hub init container is rejected" {
+  run kwctl run --request-path e2e-tests/fixtures/deployment-create-review.json \
+    --settings-path e2e-tests/fixtures/settings.yaml annotated-policy.wasm
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'initContainers[0].image'* ]]
+}
+
+@test "kwctl: kubectl debug on pods/ephemeralcontainers is rejected" {
+  run kwctl run --request-path e2e-tests/fixtures/pod-ephemeralcontainers-request.json \
+    --settings-path e2e-tests/fixtures/settings.yaml annotated-policy.wasm
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'ephemeralContainers[0].image'* ]]
+}
+
+@test "kwctl: invalid settings are refused" {
+  run kwctl run --request-path e2e-tests/fixtures/deployment-create-review.json \
+    --settings-json '{"registries": {"allowed": ["quay.io"]}}' annotated-policy.wasm
+  echo "$output"
+  [ "$status" -ne 0 ]
+  [[ "$output" == *'unknown setting'* ]]
+}

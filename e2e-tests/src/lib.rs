@@ -1,0 +1,69 @@
+//! Helpers for the end-to-end tests: the built `policy.wasm` (compiled once
+//! per test process), admission requests, and verdicts as the host sees them.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use registry_guard_runner::admission::create_request;
+use registry_guard_runner::host::{PolicyInstance, PolicyModule, ValidationResponse};
+use serde_json::{Value, json};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `$REGISTRY_GUARD_POLICY`, else the `policy.wasm` that `make policy.wasm` builds.
+pub fn policy_path() -> PathBuf {
+    std::env::var_os("REGISTRY_GUARD_POLICY").map_or_else(|| repo_root().join("policy.wasm"), PathBuf::from)
+}
+
+fn module() -> &'static PolicyModule {
+    static MODULE: OnceLock<PolicyModule> = OnceLock::new();
+    MODULE.get_or_init(|| {
+        let path = policy_path();
+        assert!(path.exists(), "{} is missing: run `make policy.wasm` (or `make e2e-tests`) first", path.display());
+        PolicyModule::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+/// A fresh instance of the built policy.
+pub fn policy() -> PolicyInstance {
+    module().instantiate().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A request for `object` with the given operation.
+pub fn request(operation: &str, object: &Value) -> Value {
+    let mut request = create_request(object, "e2e");
+    request["operation"] = json!(operation);
+    if operation == "DELETE" {
+        request["oldObject"] = request["object"].take();
+    }
+    request
+}
+
+/// Validates `object` (CREATE) under `settings`, checking the settings first
+/// as a PolicyServer does.
+pub fn evaluate(settings: &Value, object: &Value) -> ValidationResponse {
+    evaluate_request(settings, &request("CREATE", object))
+}
+
+pub fn evaluate_request(settings: &Value, request: &Value) -> ValidationResponse {
+    let policy = policy();
+    let verdict = policy.validate_settings(settings);
+    assert!(verdict.valid, "settings {settings} refused: {:?}", verdict.message);
+    policy.validate(request, settings)
+}
+
+/// A Pod running the given images.
+pub fn pod(images: &[&str]) -> Value {
+    let containers: Vec<Value> =
+        images.iter().enumerate().map(|(i, image)| json!({"name": format!("c{i}"), "image": image})).collect();
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"}, "spec": {"containers": containers}})
+}
+
+/// Reads a YAML or JSON file of the repository.
+pub fn read_yaml(relative: &str) -> Value {
+    let text = std::fs::read_to_string(repo_root().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
