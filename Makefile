@@ -3,7 +3,8 @@
 
 CARGO ?= cargo
 POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
-RUNNER := target/debug/registry-guard
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+RUNNER := $(TARGET_DIR)/debug/registry-guard
 
 .PHONY: run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
 
@@ -11,7 +12,7 @@ RUNNER := target/debug/registry-guard
 policy.wasm: $(POLICY_SOURCES)
 	@$(MAKE) --no-print-directory wasm-target
 	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard
-	cp target/wasm32-wasip1/release/registry_guard.wasm policy.wasm
+	cp $(TARGET_DIR)/wasm32-wasip1/release/registry_guard.wasm policy.wasm
 
 wasm-target:
 	@if command -v rustup >/dev/null; then rustup target add wasm32-wasip1 >/dev/null 2>&1 || rustup target add wasm32-wasip1; fi
@@ -39,7 +40,7 @@ unit-tests:
 e2e-tests: policy.wasm runner
 	$(CARGO) test --locked -p registry-guard-e2e
 	@if command -v bats >/dev/null; then \
-		bats e2e-tests; \
+		REGISTRY_GUARD_BIN=$(abspath $(RUNNER)) bats e2e-tests; \
 	elif [ -n "$$CI" ]; then \
 		echo "bats is not installed (CI installs it: apt-get install -y bats)"; exit 1; \
 	else \

@@ -3,7 +3,7 @@
 
 setup() {
   cd "$BATS_TEST_DIRNAME/.."
-  RG="$PWD/target/debug/registry-guard"
+  RG="${REGISTRY_GUARD_BIN:-$PWD/target/debug/registry-guard}"
   SETTINGS="$BATS_TEST_DIRNAME/fixtures/settings.yaml"
 }
 
