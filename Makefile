@@ -6,7 +6,7 @@ POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
 
-.PHONY: run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
+.PHONY: bench run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
 
 # The policy module, as a PolicyServer loads it.
 policy.wasm: $(POLICY_SOURCES)
@@ -29,6 +29,12 @@ runner:
 # denied (exit status 1 means "something denied", which is the point here).
 run: policy.wasm runner
 	$(RUNNER) check --settings examples/settings.yaml examples/manifests; test $$? -le 1
+
+# Timings and memory of policy.wasm against a baseline policy that parses the
+# whole request into a JSON tree (benches/baseline), on benches/fixtures.
+bench: policy.wasm runner
+	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard-baseline
+	$(RUNNER) bench --baseline $(TARGET_DIR)/wasm32-wasip1/release/registry_guard_baseline.wasm
 
 test: fmt-check lint unit-tests e2e-tests
 

@@ -18,6 +18,8 @@
 //! is not a list of mappings is walked like any other value: outside a pod
 //! spec the word means other things.
 //!
+//! The object's root `metadata` (always ObjectMeta) is skipped unread.
+//!
 //! Nesting depth is bounded by serde_json's recursion limit (128 levels), so
 //! a deeply nested request is an error, never a stack overflow.
 
@@ -50,6 +52,8 @@ enum Segment<'de> {
 /// Which keys hold images.
 #[derive(Clone, Copy)]
 enum Role {
+    /// The object itself: its `metadata` is skipped unread.
+    Root,
     /// Any value: walked for image-holding keys below it.
     Any,
     ContainerList,
@@ -73,11 +77,6 @@ fn role_of_key(parent: Role, key: &str) -> Role {
 }
 
 impl<'de> Walk<'de> {
-    /// Walks one JSON value.
-    pub fn value<D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
-        Node { walk: self, role: Role::Any }.deserialize(deserializer)
-    }
-
     /// Walks the object of an admission request, which must be a mapping or
     /// null (DELETE); anything else is an error.
     pub fn object<D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
@@ -134,7 +133,7 @@ impl Node<'_, '_> {
     /// something else. Roles that tolerate any shape record nothing.
     fn wrong_type(&mut self, found: &dyn fmt::Display) {
         let expected = match self.role {
-            Role::Any | Role::VolumeList | Role::Volume => return,
+            Role::Root | Role::Any | Role::VolumeList | Role::Volume => return,
             Role::ContainerList => "a list of containers",
             Role::Container => "a container (a mapping)",
             Role::VolumeImage => "an image volume source (a mapping with a reference)",
@@ -161,6 +160,15 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
             _ => Role::Any,
         };
         while let Some(key) = map.next_key_seed(StrSeed)? {
+            if matches!(self.role, Role::Root) && key == "metadata" {
+                // The object's own metadata is ObjectMeta for every kind
+                // (the API server enforces it, custom resources included):
+                // no image can be there. Skipping it unread spares the
+                // managedFields and the last-applied-configuration
+                // annotation, a whole escaped copy of the object.
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
             let role = role_of_key(parent, &key);
             self.walk.path.push(Segment::Key(key));
             map.next_value_seed(Node { walk: self.walk, role })?;
@@ -173,7 +181,7 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
         let element_role = match self.role {
             Role::ContainerList => Role::Container,
             Role::VolumeList => Role::Volume,
-            Role::Any => Role::Any,
+            Role::Root | Role::Any => Role::Any,
             _ => {
                 self.wrong_type(&"a list");
                 Role::Any
@@ -192,12 +200,21 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
     }
 
     fn visit_borrowed_str<E: de::Error>(mut self, s: &'de str) -> Result<(), E> {
-        self.found_string(Cow::Borrowed(s));
+        if matches!(self.role, Role::Image) {
+            self.found_image(Cow::Borrowed(s));
+        } else {
+            self.found_other_string(s);
+        }
         Ok(())
     }
 
     fn visit_str<E: de::Error>(mut self, s: &str) -> Result<(), E> {
-        self.found_string(Cow::Owned(s.to_string()));
+        // A string with escapes: copied only when it is an image.
+        if matches!(self.role, Role::Image) {
+            self.found_image(Cow::Owned(s.to_string()));
+        } else {
+            self.found_other_string(s);
+        }
         Ok(())
     }
 
@@ -228,16 +245,18 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
 }
 
 impl<'de> Node<'_, 'de> {
-    fn found_string(&mut self, s: Cow<'de, str>) {
-        match self.role {
-            Role::Image if s.is_empty() => {}
-            Role::Image => {
-                let field = self.walk.field();
-                self.walk.found.push(Found { field, image: Ok(s) });
-            }
-            _ => {
-                self.wrong_type(&format_args!("the string {:?}", crate::response::shorten(&s)));
-            }
+    fn found_image(&mut self, image: Cow<'de, str>) {
+        if !image.is_empty() {
+            let field = self.walk.field();
+            self.walk.found.push(Found { field, image: Ok(image) });
+        }
+    }
+
+    /// A string where no image is: only a problem in roles that expect a
+    /// mapping or a list. The common case (any other field) costs nothing.
+    fn found_other_string(&mut self, s: &str) {
+        if !matches!(self.role, Role::Root | Role::Any | Role::VolumeList | Role::Volume) {
+            self.wrong_type(&format_args!("the string {:?}", crate::response::shorten(s)));
         }
     }
 }
@@ -256,7 +275,7 @@ impl<'de> Visitor<'de> for ObjectRoot<'_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        Node { walk: self.0, role: Role::Any }.visit_map(map)
+        Node { walk: self.0, role: Role::Root }.visit_map(map)
     }
 }
 
@@ -303,7 +322,7 @@ mod tests {
 
     fn walk_text(text: &str) -> Vec<(String, Result<String, String>)> {
         let mut walk = Walk::default();
-        walk.value(&mut serde_json::Deserializer::from_str(text)).unwrap();
+        walk.object(&mut serde_json::Deserializer::from_str(text)).unwrap();
         walk.found.into_iter().map(|f| (f.field, f.image.map(|i| i.into_owned()))).collect()
     }
 
@@ -344,6 +363,23 @@ mod tests {
         let pod =
             json!({"spec": {"containers": [{"name": "a"}, {"name": "b", "image": null}, {"name": "c", "image": ""}]}});
         assert_eq!(walk(&pod), []);
+    }
+
+    #[test]
+    fn the_objects_own_metadata_is_skipped_but_nested_metadata_is_walked() {
+        let object = json!({
+            "metadata": {"containers": [{"image": "never-pulled:1"}], "annotations": {"x": "y"}},
+            "spec": {"metadata": {"containers": [{"image": "deep:1"}]}}
+        });
+        assert_eq!(walk(&object), [ok("spec.metadata.containers[0].image", "deep:1")]);
+    }
+
+    #[test]
+    fn objects_must_be_mappings_or_null() {
+        let mut walk = Walk::default();
+        assert!(walk.object(&mut serde_json::Deserializer::from_str("null")).is_ok());
+        let err = walk.object(&mut serde_json::Deserializer::from_str("[]")).unwrap_err();
+        assert!(err.to_string().contains("expected request.object to be a mapping or null"), "{err}");
     }
 
     #[test]
@@ -399,16 +435,16 @@ mod tests {
         let text =
             r#"{"spec": {"containers": [{"im\u0061ge": "ngin\u0078:1"}], "we.ird": {"containers": [{"image": "a"}]}}}"#;
         let mut walk = Walk::default();
-        walk.value(&mut serde_json::Deserializer::from_str(text)).unwrap();
+        walk.object(&mut serde_json::Deserializer::from_str(text)).unwrap();
         let found: Vec<_> = walk.found.iter().map(|f| (f.field.as_str(), f.image.as_deref().unwrap())).collect();
         assert_eq!(found, [("spec.containers[0].image", "nginx:1"), ("spec[\"we.ird\"].containers[0].image", "a")]);
     }
 
     #[test]
     fn nesting_beyond_the_limit_is_an_error_not_a_crash() {
-        let text = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let text = format!("{{\"a\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
         let mut walk = Walk::default();
-        let err = walk.value(&mut serde_json::Deserializer::from_str(&text)).unwrap_err();
+        let err = walk.object(&mut serde_json::Deserializer::from_str(&text)).unwrap_err();
         assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
     }
 }

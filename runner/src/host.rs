@@ -83,10 +83,16 @@ impl PolicyModule {
 
     /// Compiles a module held in memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, HostError> {
+        Self::from_bytes_with_memory_limit(bytes, MAX_MEMORY)
+    }
+
+    /// Compiles a module whose instances' linear memory may not grow past
+    /// `max_memory` bytes (a failed growth traps the guest).
+    pub fn from_bytes_with_memory_limit(bytes: &[u8], max_memory: usize) -> Result<Self, HostError> {
         let pre = WasmtimeEngineProviderBuilder::new()
             .engine(engine().clone())
             .module_bytes(bytes)
-            .enable_resource_limits(ResourceLimits { max_memory_size: Some(MAX_MEMORY), max_table_elements: None })
+            .enable_resource_limits(ResourceLimits { max_memory_size: Some(max_memory), max_table_elements: None })
             .build_pre()
             .map_err(|e| HostError(format!("not a WebAssembly module this host can run: {e}")))?;
         Ok(PolicyModule { pre })

@@ -5,9 +5,11 @@
 //! - `manifests`: reads YAML/JSON documents from files, folders, stdin;
 //! - `admission`: wraps objects into AdmissionRequests, answers into
 //!   AdmissionResponses;
-//! - `check`: one verdict per object.
+//! - `check`: one verdict per object;
+//! - `bench`: timings and memory against a baseline policy.
 
 pub mod admission;
+pub mod bench;
 pub mod check;
 pub mod host;
 pub mod manifests;

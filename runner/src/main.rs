@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use registry_guard_runner::bench::{self, BenchConfig};
 use registry_guard_runner::check::check;
 use registry_guard_runner::host::{PolicyInstance, PolicyModule};
 use registry_guard_runner::{default_policy_path, manifests};
@@ -15,6 +16,7 @@ registry-guard: check Kubernetes manifests against the registry-guard policy, of
 Usage:
   registry-guard check [--policy PATH] [--settings FILE] [--output text|json] INPUT...
   registry-guard settings [--policy PATH] FILE
+  registry-guard bench [--policy PATH] [--baseline PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
   registry-guard help
 
 INPUT is a manifest file (YAML or JSON, several documents allowed, List kinds
@@ -26,10 +28,15 @@ Options:
   --policy PATH     the policy module (default: $REGISTRY_GUARD_POLICY, else ./policy.wasm)
   --settings FILE   policy settings, YAML or JSON (default: {}, which allows everything)
   --output FORMAT   text (one line per object, the default) or json
+  --baseline PATH   bench: the baseline policy (default: what `make bench` builds)
+  --fixtures DIR    bench: the fixtures (default: benches/fixtures)
+  --iterations N    bench: timed validate calls per fixture (default 5000)
+  --evaluations N   bench: evaluations in the memory check (default 100000)
 
 Exit status:
   check:    0 all allowed, 1 something denied, 2 usage, settings or input error
-  settings: 0 valid, 1 invalid, 2 usage or input error";
+  settings: 0 valid, 1 invalid, 2 usage or input error
+  bench:    0 every target met, 1 a target missed, 2 usage or input error";
 
 /// A failure that ends the command with exit status 2.
 struct Fatal(String);
@@ -56,6 +63,10 @@ struct Options {
     policy: Option<PathBuf>,
     settings: Option<String>,
     json: bool,
+    baseline: Option<PathBuf>,
+    fixtures: Option<PathBuf>,
+    iterations: Option<usize>,
+    evaluations: Option<usize>,
     inputs: Vec<String>,
 }
 
@@ -68,6 +79,10 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
         match arg.as_str() {
             "--policy" => options.policy = Some(PathBuf::from(value("--policy")?)),
             "--settings" => options.settings = Some(value("--settings")?),
+            "--baseline" => options.baseline = Some(PathBuf::from(value("--baseline")?)),
+            "--fixtures" => options.fixtures = Some(PathBuf::from(value("--fixtures")?)),
+            "--iterations" => options.iterations = Some(number("--iterations", &value("--iterations")?)?),
+            "--evaluations" => options.evaluations = Some(number("--evaluations", &value("--evaluations")?)?),
             "--output" => match value("--output")?.as_str() {
                 "text" => options.json = false,
                 "json" => options.json = true,
@@ -81,6 +96,10 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
     Ok(options)
 }
 
+fn number(flag: &str, text: &str) -> Result<usize, Fatal> {
+    text.parse().ok().filter(|n| *n > 0).ok_or_else(|| Fatal(format!("{flag} needs a positive number, not {text:?}")))
+}
+
 fn run(args: &[String]) -> Result<u8, Fatal> {
     let (command, rest) = args.split_first().ok_or_else(|| Fatal(format!("no command\n\n{USAGE}")))?;
     match command.as_str() {
@@ -90,6 +109,7 @@ fn run(args: &[String]) -> Result<u8, Fatal> {
         }
         "check" => run_check(parse_options(rest)?),
         "settings" => run_settings(parse_options(rest)?),
+        "bench" => run_bench(parse_options(rest)?),
         other => Err(Fatal(format!("unknown command {other:?}\n\n{USAGE}"))),
     }
 }
@@ -150,4 +170,22 @@ fn run_check(options: Options) -> Result<u8, Fatal> {
         }
     }
     Ok(if verdicts.iter().all(|v| v.allowed) { 0 } else { 1 })
+}
+
+fn run_bench(options: Options) -> Result<u8, Fatal> {
+    if !options.inputs.is_empty() {
+        return Err(Fatal(format!("bench takes no inputs\n\n{USAGE}")));
+    }
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let config = BenchConfig {
+        policy: options.policy.unwrap_or_else(default_policy_path),
+        baseline: options
+            .baseline
+            .unwrap_or_else(|| target_dir.join("wasm32-wasip1/release/registry_guard_baseline.wasm")),
+        fixtures: options.fixtures.unwrap_or_else(|| PathBuf::from("benches/fixtures")),
+        iterations: options.iterations.unwrap_or(5_000),
+        evaluations: options.evaluations.unwrap_or(100_000),
+    };
+    let all_met = bench::run(&config, &mut std::io::stdout())?;
+    Ok(if all_met { 0 } else { 1 })
 }
