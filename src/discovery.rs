@@ -1,10 +1,14 @@
-//! Finds every image an object would make a node pull, in one streaming walk
-//! over its JSON: no tree of the object is built, keys and image strings are
-//! borrowed from the request bytes, and everything else is skipped as it is
-//! read.
+//! Reads the waPC `validate` payload, `{"request": <AdmissionRequest>,
+//! "settings": <settings>}`, in one streaming pass (`json.rs`), and finds
+//! every image the object would make a node pull. Nothing is built: the
+//! settings are returned as raw bytes (compiled once per distinct document,
+//! see `lib.rs`), keys are compared as bytes, and everything that cannot
+//! hold an image (`oldObject`, the object's own `metadata`, other request
+//! fields) is checked and skipped.
 //!
-//! Where images are, at any depth of the object (so Pods, every workload
-//! kind, and custom resources embedding a pod template go through one path):
+//! Where images are, at any depth of `request.object` (so Pods, every
+//! workload kind, and custom resources embedding a pod template go through
+//! one path):
 //! - `containers`, `initContainers`, `ephemeralContainers`: lists of
 //!   containers, each `image` a string;
 //! - `volumes`: each volume's `image.reference` (image volumes).
@@ -12,21 +16,25 @@
 //! Fail closed on shapes that may hide an image: a container list that is not
 //! a list, a container that is not a mapping, an `image` or `reference` that
 //! is not a string, a volume `image` that is not a mapping: each is reported
-//! as a malformed finding, which the policy rejects. A missing, null or empty
-//! image has nothing to pull and is skipped (a Deployment may leave it to a
-//! controller; the Pod is checked when it is created). A `volumes` value that
-//! is not a list of mappings is walked like any other value: outside a pod
-//! spec the word means other things.
+//! as a malformed finding, which the policy rejects, and the walk goes on
+//! below it. A missing, null or empty image has nothing to pull and is
+//! skipped (a Deployment may leave it to a controller; the Pod is checked
+//! when it is created). A `volumes` value that is not a list of mappings is
+//! walked like any other value: outside a pod spec the word means other
+//! things.
 //!
-//! The object's root `metadata` (always ObjectMeta) is skipped unread.
+//! The object's own `metadata` is ObjectMeta for every kind (the API server
+//! enforces it, custom resources included), so no image can be there: it is
+//! skipped, sparing the managedFields and the last-applied-configuration
+//! annotation, a whole escaped copy of the object.
 //!
-//! Nesting depth is bounded by serde_json's recursion limit (128 levels), so
-//! a deeply nested request is an error, never a stack overflow.
+//! A payload that is not JSON, or whose envelope has the wrong shape, is an
+//! error (the policy then rejects the request with it).
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use crate::json::{Event, Parser, RawStr};
 
 /// A place in the object that holds, or should hold, an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,24 +45,30 @@ pub struct Found<'de> {
     pub image: Result<Cow<'de, str>, String>,
 }
 
-/// The state of one walk: where we are, and what was found so far.
-#[derive(Default)]
-pub struct Walk<'de> {
-    path: Vec<Segment<'de>>,
+/// What the policy needs from a validate payload.
+#[derive(Debug, Default)]
+pub struct Payload<'de> {
+    /// The payload has a `request`.
+    pub has_request: bool,
+    /// `request.operation`.
+    pub operation: Option<Cow<'de, str>>,
+    /// Every image (or malformed image field) in `request.object`.
     pub found: Vec<Found<'de>>,
+    /// The settings, as raw JSON (checked as JSON, not yet as settings).
+    pub settings: Option<&'de [u8]>,
 }
 
-enum Segment<'de> {
-    Key(Cow<'de, str>),
-    Index(usize),
-}
-
-/// Which keys hold images.
-#[derive(Clone, Copy)]
+/// What a value is, given where it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
-    /// The object itself: its `metadata` is skipped unread.
-    Root,
-    /// Any value: walked for image-holding keys below it.
+    /// The waPC payload: `{"request": …, "settings": …}`.
+    Payload,
+    /// The AdmissionRequest: only `operation` and `object` are read.
+    Request,
+    Operation,
+    /// `request.object`: a mapping or null.
+    Object,
+    /// Any value inside the object: walked for image-holding keys.
     Any,
     ContainerList,
     Container,
@@ -65,24 +79,108 @@ enum Role {
     Image,
 }
 
-fn role_of_key(parent: Role, key: &str) -> Role {
-    match (parent, key) {
-        (_, "containers" | "initContainers" | "ephemeralContainers") => Role::ContainerList,
-        (Role::Container, "image") => Role::Image,
-        (Role::Volume, "image") => Role::VolumeImage,
-        (Role::VolumeImage, "reference") => Role::Image,
-        (_, "volumes") => Role::VolumeList,
-        _ => Role::Any,
+impl Role {
+    /// The role of the value under `key` in a mapping of this role.
+    fn of_key(self, key: &RawStr<'_>) -> Role {
+        let is = |s: &str| key.is(s);
+        match self {
+            Role::Container if is("image") => Role::Image,
+            Role::Volume if is("image") => Role::VolumeImage,
+            Role::VolumeImage if is("reference") => Role::Image,
+            _ if is("containers") || is("initContainers") || is("ephemeralContainers") => Role::ContainerList,
+            _ if is("volumes") => Role::VolumeList,
+            _ => Role::Any,
+        }
+    }
+
+    /// What to answer for a value of the wrong type: `Err` for the
+    /// envelope (the payload cannot be read), `Ok(Some(problem))` where an
+    /// image belongs, `Ok(None)` where any value may stand.
+    fn wrong_type(self, found: &str) -> Result<Option<String>, String> {
+        let expected = match self {
+            Role::Any | Role::VolumeList | Role::Volume => return Ok(None),
+            Role::Payload => {
+                return Err(format!("the payload must be a mapping with request and settings, found {found}"));
+            }
+            Role::Request => return Err(format!("request: expected an AdmissionRequest (a mapping), found {found}")),
+            Role::Operation => return Err(format!("request.operation: expected a string, found {found}")),
+            Role::Object => return Err(format!("request.object: expected a mapping or null, found {found}")),
+            Role::ContainerList => "a list of containers",
+            Role::Container => "a container (a mapping)",
+            Role::VolumeImage => "an image volume source (a mapping with a reference)",
+            Role::Image => "an image reference (a string)",
+        };
+        Ok(Some(format!("expected {expected}, found {found}")))
+    }
+
+    /// Values of this role are part of the object (they have a field path).
+    fn in_object(self) -> bool {
+        !matches!(self, Role::Payload | Role::Request | Role::Operation)
     }
 }
 
-impl<'de> Walk<'de> {
-    /// Walks the object of an admission request, which must be a mapping or
-    /// null (DELETE); anything else is an error.
-    pub fn object<D: Deserializer<'de>>(&mut self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(ObjectRoot(self))
+/// An open mapping or list.
+struct Frame {
+    /// The role its keys or elements are read in.
+    children: Role,
+    is_object: bool,
+    /// Next element's index (lists).
+    index: usize,
+    /// This container pushed a path segment that its end pops.
+    has_segment: bool,
+}
+
+enum Segment<'de> {
+    Key(RawStr<'de>),
+    Index(usize),
+}
+
+/// Reads a payload. `known_settings` is the settings document compiled
+/// last: when the payload carries the same bytes, they are compared, not
+/// scanned.
+pub fn read<'de>(bytes: &'de [u8], known_settings: Option<&[u8]>) -> Result<Payload<'de>, String> {
+    Walker {
+        parser: Parser::new(bytes),
+        bytes,
+        known_settings,
+        frames: Vec::new(),
+        path: Vec::new(),
+        payload: Payload::default(),
+    }
+    .run()
+}
+
+/// Walks the object of an admission request alone (for tests).
+#[cfg(test)]
+fn read_object(bytes: &[u8]) -> Result<Vec<Found<'_>>, String> {
+    let mut walker = Walker {
+        parser: Parser::new(bytes),
+        bytes,
+        known_settings: None,
+        frames: Vec::new(),
+        path: Vec::new(),
+        payload: Payload::default(),
+    };
+    walker.walk(Role::Object, false)?;
+    Ok(walker.payload.found)
+}
+
+struct Walker<'de, 'k> {
+    parser: Parser<'de>,
+    bytes: &'de [u8],
+    known_settings: Option<&'k [u8]>,
+    frames: Vec<Frame>,
+    path: Vec<Segment<'de>>,
+    payload: Payload<'de>,
+}
+
+impl<'de> Walker<'de, '_> {
+    fn run(mut self) -> Result<Payload<'de>, String> {
+        self.walk(Role::Payload, false)?;
+        Ok(self.payload)
     }
 
+    /// The field path of the current value.
     fn field(&self) -> String {
         let mut out = String::new();
         for segment in &self.path {
@@ -90,225 +188,178 @@ impl<'de> Walk<'de> {
                 Segment::Index(i) => {
                     let _ = write!(out, "[{i}]");
                 }
-                Segment::Key(key) if is_plain_key(key) => {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(key);
-                }
                 Segment::Key(key) => {
-                    let _ = write!(out, "[{key:?}]");
+                    let key = key.decode().unwrap_or(Cow::Borrowed("?"));
+                    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+                        if !out.is_empty() {
+                            out.push('.');
+                        }
+                        out.push_str(&key);
+                    } else {
+                        let _ = write!(out, "[{key:?}]");
+                    }
                 }
             }
         }
         out
     }
 
-    fn malformed(&mut self, problem: String) {
-        let field = self.field();
-        self.found.push(Found { field, image: Err(problem) });
-    }
-}
-
-fn is_plain_key(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// Walks one value in a given role.
-struct Node<'w, 'de> {
-    walk: &'w mut Walk<'de>,
-    role: Role,
-}
-
-impl<'de> DeserializeSeed<'de> for Node<'_, 'de> {
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl Node<'_, '_> {
-    /// Records that a value of the wrong type sits where this role expects
-    /// something else. Roles that tolerate any shape record nothing.
-    fn wrong_type(&mut self, found: &dyn fmt::Display) {
-        let expected = match self.role {
-            Role::Root | Role::Any | Role::VolumeList | Role::Volume => return,
-            Role::ContainerList => "a list of containers",
-            Role::Container => "a container (a mapping)",
-            Role::VolumeImage => "an image volume source (a mapping with a reference)",
-            Role::Image => "an image reference (a string)",
-        };
-        self.walk.malformed(format!("expected {expected}, found {found}"));
-    }
-}
-
-impl<'de> Visitor<'de> for Node<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
-        if matches!(self.role, Role::ContainerList | Role::Image) {
-            self.wrong_type(&"a mapping");
+    fn malformed(&mut self, problem: Option<String>) {
+        if let Some(problem) = problem {
+            let field = self.field();
+            self.payload.found.push(Found { field, image: Err(problem) });
         }
-        // Below a value of the wrong type, keep looking for images anyway.
-        let parent = match self.role {
-            Role::Container | Role::Volume | Role::VolumeImage => self.role,
-            _ => Role::Any,
-        };
-        while let Some(key) = map.next_key_seed(StrSeed)? {
-            if matches!(self.role, Role::Root) && key == "metadata" {
-                // The object's own metadata is ObjectMeta for every kind
-                // (the API server enforces it, custom resources included):
-                // no image can be there. Skipping it unread spares the
-                // managedFields and the last-applied-configuration
-                // annotation, a whole escaped copy of the object.
-                map.next_value::<IgnoredAny>()?;
-                continue;
+    }
+
+    /// Walks one whole value, starting in `role`, to the end of input.
+    fn walk(&mut self, role: Role, segment: bool) -> Result<(), String> {
+        // The role and segment of the next value, set by its key.
+        let (mut next_role, mut next_segment) = (role, segment);
+        while let Some(event) = self.parser.next().map_err(|e| e.to_string())? {
+            // Where the value starting now stands: its key said, or its list.
+            if !matches!(event, Event::Key(_) | Event::ObjectEnd | Event::ArrayEnd)
+                && let Some(list) = self.frames.last_mut().filter(|f| !f.is_object)
+            {
+                next_role = list.children;
+                next_segment = list.children.in_object();
+                if next_segment {
+                    self.path.push(Segment::Index(list.index));
+                }
+                list.index += 1;
             }
-            let role = role_of_key(parent, &key);
-            self.walk.path.push(Segment::Key(key));
-            map.next_value_seed(Node { walk: self.walk, role })?;
-            self.walk.path.pop();
+            let (role, segment) = (next_role, next_segment);
+            match event {
+                Event::Key(key) => {
+                    let parent = self.frames.last().map_or(Role::Payload, |f| f.children);
+                    (next_role, next_segment) = self.key(parent, key)?;
+                }
+                Event::ObjectStart => {
+                    let children = match role {
+                        Role::Operation => return Err(role.wrong_type("a mapping").unwrap_err()),
+                        Role::ContainerList | Role::Image => {
+                            let problem = role.wrong_type("a mapping")?;
+                            self.malformed(problem);
+                            Role::Any
+                        }
+                        Role::VolumeList => Role::Any,
+                        other => other,
+                    };
+                    self.frames.push(Frame { children, is_object: true, index: 0, has_segment: segment });
+                }
+                Event::ArrayStart => {
+                    let children = match role {
+                        Role::ContainerList => Role::Container,
+                        Role::VolumeList => Role::Volume,
+                        Role::Any | Role::Volume => Role::Any,
+                        _ => {
+                            let problem = role.wrong_type("a list")?;
+                            self.malformed(problem);
+                            Role::Any
+                        }
+                    };
+                    self.frames.push(Frame { children, is_object: false, index: 0, has_segment: segment });
+                }
+                Event::ObjectEnd | Event::ArrayEnd => {
+                    let frame = self.frames.pop().expect("the parser balances containers");
+                    self.end_value(frame.has_segment);
+                }
+                Event::String(s) => {
+                    self.string(role, s)?;
+                    self.end_value(segment);
+                }
+                Event::Number(n) => {
+                    let problem = role.wrong_type(&format!("the number {}", String::from_utf8_lossy(n)))?;
+                    self.malformed(problem);
+                    self.end_value(segment);
+                }
+                Event::Bool(b) => {
+                    let problem = role.wrong_type(&format!("the boolean {b}"))?;
+                    self.malformed(problem);
+                    self.end_value(segment);
+                }
+                Event::Null => {
+                    if matches!(role, Role::Payload | Role::Request) {
+                        return Err(role.wrong_type("null").unwrap_err());
+                    }
+                    self.end_value(segment);
+                }
+            }
         }
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
-        let element_role = match self.role {
-            Role::ContainerList => Role::Container,
-            Role::VolumeList => Role::Volume,
-            Role::Root | Role::Any => Role::Any,
+    fn end_value(&mut self, segment: bool) {
+        if segment {
+            self.path.pop();
+        }
+    }
+
+    /// Decides what the value under `key` is; skips it when it cannot
+    /// matter. Returns the role and whether it takes a path segment.
+    fn key(&mut self, parent: Role, key: RawStr<'de>) -> Result<(Role, bool), String> {
+        match parent {
+            Role::Payload if key.is("request") => {
+                if std::mem::replace(&mut self.payload.has_request, true) {
+                    return Err("the payload has two request fields".into());
+                }
+                Ok((Role::Request, false))
+            }
+            Role::Payload if key.is("settings") => {
+                if self.payload.settings.is_some() {
+                    return Err("the payload has two settings fields".into());
+                }
+                let start = self.parser.value_start();
+                if !self.known_settings.is_some_and(|known| self.parser.skip_known_value(known)) {
+                    self.parser.skip_value().map_err(|e| e.to_string())?;
+                }
+                self.payload.settings = Some(&self.bytes[start..self.parser.position()]);
+                Ok((Role::Any, false))
+            }
+            Role::Request if key.is("operation") => {
+                if self.payload.operation.is_some() {
+                    return Err("the request has two operation fields".into());
+                }
+                Ok((Role::Operation, false))
+            }
+            Role::Request if key.is("object") => Ok((Role::Object, false)),
+            Role::Payload | Role::Request => self.skip(),
+            // Only the object's own mapping has keys read in the Object role.
+            Role::Object if key.is("metadata") => self.skip(),
             _ => {
-                self.wrong_type(&"a list");
-                Role::Any
+                self.path.push(Segment::Key(key));
+                Ok((parent.of_key(&key), true))
             }
-        };
-        let mut index = 0;
-        loop {
-            self.walk.path.push(Segment::Index(index));
-            let more = seq.next_element_seed(Node { walk: self.walk, role: element_role })?;
-            self.walk.path.pop();
-            if more.is_none() {
-                return Ok(());
+        }
+    }
+
+    fn skip(&mut self) -> Result<(Role, bool), String> {
+        self.parser.skip_value().map_err(|e| e.to_string())?;
+        // The value is gone; the role is never used.
+        Ok((Role::Any, false))
+    }
+
+    fn string(&mut self, role: Role, s: RawStr<'de>) -> Result<(), String> {
+        match role {
+            Role::Image => {
+                let field = self.field();
+                match s.decode() {
+                    Ok(image) if image.is_empty() => {}
+                    Ok(image) => self.payload.found.push(Found { field, image: Ok(image) }),
+                    Err(e) => self.payload.found.push(Found { field, image: Err(e.to_string()) }),
+                }
             }
-            index += 1;
-        }
-    }
-
-    fn visit_borrowed_str<E: de::Error>(mut self, s: &'de str) -> Result<(), E> {
-        if matches!(self.role, Role::Image) {
-            self.found_image(Cow::Borrowed(s));
-        } else {
-            self.found_other_string(s);
-        }
-        Ok(())
-    }
-
-    fn visit_str<E: de::Error>(mut self, s: &str) -> Result<(), E> {
-        // A string with escapes: copied only when it is an image.
-        if matches!(self.role, Role::Image) {
-            self.found_image(Cow::Owned(s.to_string()));
-        } else {
-            self.found_other_string(s);
+            Role::Operation => {
+                self.payload.operation = Some(s.decode().map_err(|e| format!("request.operation: {e}"))?)
+            }
+            Role::Any | Role::VolumeList | Role::Volume => {}
+            _ => {
+                let shown = s.decode().map(|d| format!("the string {:?}", crate::response::shorten(&d)));
+                let problem = role.wrong_type(shown.as_deref().unwrap_or("a string"))?;
+                self.malformed(problem);
+            }
         }
         Ok(())
     }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        // null: nothing to pull, whatever the role.
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<(), E> {
-        self.wrong_type(&format_args!("the boolean {v}"));
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
-        self.wrong_type(&format_args!("the number {v}"));
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
-        self.wrong_type(&format_args!("the number {v}"));
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
-        self.wrong_type(&format_args!("the number {v}"));
-        Ok(())
-    }
-}
-
-impl<'de> Node<'_, 'de> {
-    fn found_image(&mut self, image: Cow<'de, str>) {
-        if !image.is_empty() {
-            let field = self.walk.field();
-            self.walk.found.push(Found { field, image: Ok(image) });
-        }
-    }
-
-    /// A string where no image is: only a problem in roles that expect a
-    /// mapping or a list. The common case (any other field) costs nothing.
-    fn found_other_string(&mut self, s: &str) {
-        if !matches!(self.role, Role::Root | Role::Any | Role::VolumeList | Role::Volume) {
-            self.wrong_type(&format_args!("the string {:?}", crate::response::shorten(s)));
-        }
-    }
-}
-
-struct ObjectRoot<'w, 'de>(&'w mut Walk<'de>);
-
-impl<'de> Visitor<'de> for ObjectRoot<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("request.object to be a mapping or null")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
-        Node { walk: self.0, role: Role::Root }.visit_map(map)
-    }
-}
-
-/// A string (object key or value), borrowed when it holds no escapes.
-pub struct StrSeed;
-
-impl<'de> DeserializeSeed<'de> for StrSeed {
-    type Value = Cow<'de, str>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de> Visitor<'de> for StrSeed {
-    type Value = Cow<'de, str>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string key")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(s))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(s.to_string()))
-    }
-}
-
-/// Skips a value without looking at it (request fields other than `object`).
-pub fn skip<'de, A: MapAccess<'de>>(map: &mut A) -> Result<(), A::Error> {
-    map.next_value::<IgnoredAny>().map(|_| ())
 }
 
 #[cfg(test)]
@@ -321,9 +372,8 @@ mod tests {
     }
 
     fn walk_text(text: &str) -> Vec<(String, Result<String, String>)> {
-        let mut walk = Walk::default();
-        walk.object(&mut serde_json::Deserializer::from_str(text)).unwrap();
-        walk.found.into_iter().map(|f| (f.field, f.image.map(|i| i.into_owned()))).collect()
+        let found = read_object(text.as_bytes()).unwrap();
+        found.into_iter().map(|f| (f.field, f.image.map(|i| i.into_owned()))).collect()
     }
 
     fn ok(field: &str, image: &str) -> (String, Result<String, String>) {
@@ -376,10 +426,8 @@ mod tests {
 
     #[test]
     fn objects_must_be_mappings_or_null() {
-        let mut walk = Walk::default();
-        assert!(walk.object(&mut serde_json::Deserializer::from_str("null")).is_ok());
-        let err = walk.object(&mut serde_json::Deserializer::from_str("[]")).unwrap_err();
-        assert!(err.to_string().contains("expected request.object to be a mapping or null"), "{err}");
+        assert!(read_object(b"null").is_ok());
+        assert_eq!(read_object(b"[]").unwrap_err(), "request.object: expected a mapping or null, found a list");
     }
 
     #[test]
@@ -434,17 +482,65 @@ mod tests {
     fn escaped_strings_and_odd_keys() {
         let text =
             r#"{"spec": {"containers": [{"im\u0061ge": "ngin\u0078:1"}], "we.ird": {"containers": [{"image": "a"}]}}}"#;
-        let mut walk = Walk::default();
-        walk.object(&mut serde_json::Deserializer::from_str(text)).unwrap();
-        let found: Vec<_> = walk.found.iter().map(|f| (f.field.as_str(), f.image.as_deref().unwrap())).collect();
+        let found = read_object(text.as_bytes()).unwrap();
+        let found: Vec<_> = found.iter().map(|f| (f.field.as_str(), f.image.as_deref().unwrap())).collect();
         assert_eq!(found, [("spec.containers[0].image", "nginx:1"), ("spec[\"we.ird\"].containers[0].image", "a")]);
     }
 
     #[test]
     fn nesting_beyond_the_limit_is_an_error_not_a_crash() {
         let text = format!("{{\"a\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
-        let mut walk = Walk::default();
-        let err = walk.object(&mut serde_json::Deserializer::from_str(&text)).unwrap_err();
-        assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
+        let err = read_object(text.as_bytes()).unwrap_err();
+        assert_eq!(err, "invalid JSON at byte 1005: nested deeper than 1000 levels");
+    }
+
+    #[test]
+    fn request_and_settings_in_either_order_with_other_fields() {
+        let text = br#" { "extra": [1, {"a": "}"}], "settings": {"tags": {"reject": ["latest"]}} ,
+            "request": {"uid": "x", "operation": "CREATE", "oldObject": {"spec": {"containers": [{"image": "old:1"}]}},
+            "object": {"spec": {"containers": [{"image": "a:1"}]}}} } "#;
+        for known in [None, Some(&br#"{"tags": {"reject": ["latest"]}}"#[..]), Some(&b"{}"[..])] {
+            let payload = read(text, known).unwrap();
+            assert_eq!(payload.settings, Some(&br#"{"tags": {"reject": ["latest"]}}"#[..]));
+            assert_eq!(payload.operation.as_deref(), Some("CREATE"));
+            assert_eq!(payload.found, [Found { field: "spec.containers[0].image".into(), image: Ok("a:1".into()) }]);
+        }
+    }
+
+    #[test]
+    fn scalar_and_string_settings_are_kept_raw() {
+        assert_eq!(read(br#"{"settings": null}"#, None).unwrap().settings, Some(&b"null"[..]));
+        assert_eq!(read(br#"{"settings": "a\"}"}"#, None).unwrap().settings, Some(&br#""a\"}""#[..]));
+    }
+
+    #[test]
+    fn malformed_envelopes_are_errors() {
+        for (text, error) in [
+            (&b"garbage"[..], "invalid JSON at byte 0: expected a value"),
+            (b"[]", "the payload must be a mapping with request and settings, found a list"),
+            (b"{\"request\": {}, \"request\": {}}", "the payload has two request fields"),
+            (b"{\"settings\": {}, \"settings\": {}}", "the payload has two settings fields"),
+            (b"{\"settings\": {}", "invalid JSON at byte 15: unexpected end of input"),
+            (b"{\"settings\": }", "invalid JSON at byte 13: expected a value"),
+            (b"{} x", "invalid JSON at byte 3: trailing characters after the value"),
+            (b"{\"request\": [1]}", "request: expected an AdmissionRequest (a mapping), found a list"),
+            (b"{\"request\": null}", "request: expected an AdmissionRequest (a mapping), found null"),
+            (b"{\"request\": {\"operation\": 5}}", "request.operation: expected a string, found the number 5"),
+            (b"{\"request\": {\"operation\": \"A\", \"operation\": \"B\"}}", "the request has two operation fields"),
+            (
+                b"{\"request\": {\"object\": \"x\"}}",
+                "request.object: expected a mapping or null, found the string \"x\"",
+            ),
+        ] {
+            assert_eq!(read(text, None).err().as_deref(), Some(error), "{}", String::from_utf8_lossy(text));
+        }
+    }
+
+    #[test]
+    fn escaped_envelope_keys_mean_what_they_spell() {
+        let text = br#"{"req\u0075est": {"\u006fbject": {"spec": {"containers": [{"image": "a:1"}]}}}}"#;
+        let payload = read(text, None).unwrap();
+        assert!(payload.has_request);
+        assert_eq!(payload.found.len(), 1);
     }
 }

@@ -2,9 +2,9 @@
 //! cluster may run.
 //!
 //! The data path, top to bottom:
-//! payload (`payload.rs`) → settings, compiled once per distinct document
-//! (`settings.rs` → `rules::Policy`) → images found in the object
-//! (`discovery.rs`) → each parsed (`reference.rs`, `registry.rs`,
+//! payload read in one streaming pass, images found in the object
+//! (`discovery.rs` over `json.rs`) → settings, compiled once per distinct
+//! document (`settings.rs` → `rules::Policy`) → each parsed (`reference.rs`, `registry.rs`,
 //! `image.rs`) and decided on its own (`rules::decide`) → response
 //! (`response.rs`).
 
@@ -13,7 +13,7 @@ pub mod glob;
 pub mod host_pattern;
 pub mod image;
 pub mod image_pattern;
-pub mod payload;
+pub mod json;
 pub mod reference;
 pub mod registry;
 pub mod response;
@@ -42,23 +42,23 @@ pub extern "C" fn wapc_init() {
 /// waPC `validate`: `{"request": ..., "settings": ...}` → ValidationResponse.
 /// Never a guest error: whatever the payload, the answer is a verdict.
 pub fn validate(payload: &[u8]) -> CallResult {
-    let payload = match payload::read(payload) {
-        Ok(payload) => payload,
-        Err(e) => return response::reject(format!("registry-guard cannot read the admission request: {e}")),
-    };
-    let Some(request) = payload.request else {
+    let payload =
+        match COMPILED.with_borrow(|cache| discovery::read(payload, cache.as_ref().map(|(text, _)| &text[..]))) {
+            Ok(payload) => payload,
+            Err(e) => return response::reject(format!("registry-guard cannot read the admission request: {e}")),
+        };
+    if !payload.has_request {
         return response::reject("registry-guard cannot read the admission request: it has no \"request\"".into());
-    };
-    if request.operation.as_deref() == Some("DELETE") {
+    }
+    if payload.operation.as_deref() == Some("DELETE") {
         return response::accept();
     }
-    let settings = payload.settings.map_or("{}", |raw| raw.get());
-    let compiled = compiled_settings(settings);
+    let compiled = compiled_settings(payload.settings.unwrap_or(b"{}"));
     let policy = match compiled.as_ref() {
         Ok(policy) => policy,
         Err(e) => return response::reject(format!("registry-guard settings are invalid: {e}")),
     };
-    let violations: Vec<Violation> = request.images.iter().filter_map(|found| check(policy, found)).collect();
+    let violations: Vec<Violation> = payload.found.iter().filter_map(|found| check(policy, found)).collect();
     if violations.is_empty() { response::accept() } else { response::reject(response::rejection_message(&violations)) }
 }
 
@@ -84,15 +84,15 @@ thread_local! {
     /// The last settings document seen and what it compiled to. A
     /// PolicyServer keeps the instance and sends the same settings with every
     /// request, so they are compiled once, not per request.
-    static COMPILED: RefCell<Option<(String, Compiled)>> = const { RefCell::new(None) };
+    static COMPILED: RefCell<Option<(Vec<u8>, Compiled)>> = const { RefCell::new(None) };
 }
 
-fn compiled_settings(settings: &str) -> Compiled {
+fn compiled_settings(settings: &[u8]) -> Compiled {
     COMPILED.with_borrow_mut(|cache| match cache {
-        Some((text, compiled)) if text == settings => compiled.clone(),
+        Some((text, compiled)) if json::equal_words(text, settings) => compiled.clone(),
         _ => {
-            let compiled = Rc::new(settings::compile_json(settings.as_bytes()));
-            *cache = Some((settings.to_string(), compiled.clone()));
+            let compiled = Rc::new(settings::compile_json(settings));
+            *cache = Some((settings.to_vec(), compiled.clone()));
             compiled
         }
     })

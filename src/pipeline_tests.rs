@@ -227,15 +227,19 @@ fn many_violations_are_listed_and_bounded() {
 #[test]
 fn malformed_payloads_are_rejected_not_trapped() {
     for (payload, expected) in [
-        (&b"garbage"[..], "registry-guard cannot read the admission request: expected value at line 1 column 1"),
+        (&b"garbage"[..], "registry-guard cannot read the admission request: invalid JSON at byte 0: expected a value"),
         (b"{\"settings\": {}}", "registry-guard cannot read the admission request: it has no \"request\""),
         (
             b"{\"request\": {\"object\": \"x\"}}",
-            "registry-guard cannot read the admission request: invalid type: string \"x\", expected request.object to be a mapping or null at line 1 column 26",
+            "registry-guard cannot read the admission request: request.object: expected a mapping or null, found the string \"x\"",
+        ),
+        (
+            b"{\"request\": {\"operation\": 5}}",
+            "registry-guard cannot read the admission request: request.operation: expected a string, found the number 5",
         ),
         (
             b"[]",
-            "registry-guard cannot read the admission request: invalid type: sequence, expected a mapping with request and settings at line 1 column 0",
+            "registry-guard cannot read the admission request: the payload must be a mapping with request and settings, found a list",
         ),
     ] {
         let response = respond(payload);

@@ -17,7 +17,10 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use crate::json::Document;
+
+/// A mapping's entries, in order.
+type Map = [(String, Document)];
 
 use crate::host_pattern::{HostPattern, HostSet};
 use crate::image_pattern::ImageSet;
@@ -44,13 +47,13 @@ impl fmt::Display for SettingsError {
 
 /// Compiles the settings as the host sends them (JSON).
 pub fn compile_json(bytes: &[u8]) -> Result<Policy, SettingsError> {
-    let document: Value =
-        serde_json::from_slice(bytes).map_err(|e| SettingsError(vec![format!("settings are not valid JSON: {e}")]))?;
+    let document =
+        Document::parse(bytes).map_err(|e| SettingsError(vec![format!("settings are not valid JSON: {e}")]))?;
     compile(&document)
 }
 
 /// Compiles a settings document.
-pub fn compile(document: &Value) -> Result<Policy, SettingsError> {
+pub fn compile(document: &Document) -> Result<Policy, SettingsError> {
     let mut reader = Reader::default();
     let policy = reader.policy(document);
     if reader.errors.is_empty() { Ok(policy) } else { Err(SettingsError(reader.errors)) }
@@ -71,7 +74,7 @@ impl Reader {
         self.errors.push(if path.is_empty() { message.to_string() } else { format!("{path}: {message}") });
     }
 
-    fn policy(&mut self, document: &Value) -> Policy {
+    fn policy(&mut self, document: &Document) -> Policy {
         let mut policy = Policy::default();
         let Some(root) = self.object("", document, TOP_LEVEL_KEYS) else {
             return policy;
@@ -95,20 +98,20 @@ impl Reader {
                 reject: self.pattern_set(section, "tags", "reject", TagSet::insert),
             };
         }
-        if let Some(digests) = root.get("digests")
+        if let Some(digests) = get(root, "digests")
             && let Some(digests) = self.object("digests", digests, DIGEST_KEYS)
         {
-            policy.require_digest = self.boolean("digests.require", digests.get("require"));
+            policy.require_digest = self.boolean("digests.require", get(digests, "require"));
         }
         policy
     }
 
     /// `value` as an object whose keys are all in `known`; `None` for null.
-    fn object<'v>(&mut self, path: &str, value: &'v Value, known: &[&str]) -> Option<&'v Map<String, Value>> {
+    fn object<'v>(&mut self, path: &str, value: &'v Document, known: &[&str]) -> Option<&'v Map> {
         match value {
-            Value::Null => None,
-            Value::Object(map) => {
-                for key in map.keys().filter(|k| !known.contains(&k.as_str())) {
+            Document::Null => None,
+            Document::Object(map) => {
+                for key in map.iter().map(|(k, _)| k).filter(|k| !known.contains(&k.as_str())) {
                     let at = if path.is_empty() { String::new() } else { format!("{path}.") };
                     self.error(
                         "",
@@ -125,20 +128,20 @@ impl Reader {
         }
     }
 
-    fn section<'v>(&mut self, root: &'v Map<String, Value>, name: &str) -> Option<&'v Map<String, Value>> {
-        self.object(name, root.get(name)?, LIST_KEYS)
+    fn section<'v>(&mut self, root: &'v Map, name: &str) -> Option<&'v Map> {
+        self.object(name, get(root, name)?, LIST_KEYS)
     }
 
     /// A list of strings; `None` when absent or null.
-    fn strings<'v>(&mut self, path: &str, value: Option<&'v Value>) -> Option<Vec<(usize, &'v str)>> {
+    fn strings<'v>(&mut self, path: &str, value: Option<&'v Document>) -> Option<Vec<(usize, &'v str)>> {
         match value? {
-            Value::Null => None,
-            Value::Array(items) => Some(
+            Document::Null => None,
+            Document::Array(items) => Some(
                 items
                     .iter()
                     .enumerate()
                     .filter_map(|(i, item)| match item {
-                        Value::String(s) => Some((i, s.as_str())),
+                        Document::String(s) => Some((i, s.as_str())),
                         other => {
                             self.error(
                                 &format!("{path}[{i}]"),
@@ -149,7 +152,7 @@ impl Reader {
                     })
                     .collect(),
             ),
-            Value::String(s) => {
+            Document::String(s) => {
                 self.error(path, format_args!("expected a list of strings, found the string {s:?} (write [{s:?}])"));
                 None
             }
@@ -160,9 +163,9 @@ impl Reader {
         }
     }
 
-    fn host_set(&mut self, section: &Map<String, Value>, name: &str, list: &str) -> Option<HostSet> {
+    fn host_set(&mut self, section: &Map, name: &str, list: &str) -> Option<HostSet> {
         let path = format!("{name}.{list}");
-        let entries = self.strings(&path, section.get(list))?;
+        let entries = self.strings(&path, get(section, list))?;
         let mut set = HostSet::default();
         for (i, entry) in entries {
             match HostPattern::parse(entry) {
@@ -175,13 +178,13 @@ impl Reader {
 
     fn pattern_set<S: Default>(
         &mut self,
-        section: &Map<String, Value>,
+        section: &Map,
         name: &str,
         list: &str,
         insert: fn(&mut S, &str) -> Result<(), String>,
     ) -> Option<S> {
         let path = format!("{name}.{list}");
-        let entries = self.strings(&path, section.get(list))?;
+        let entries = self.strings(&path, get(section, list))?;
         let mut set = S::default();
         for (i, entry) in entries {
             if let Err(why) = insert(&mut set, entry) {
@@ -191,10 +194,10 @@ impl Reader {
         Some(set)
     }
 
-    fn boolean(&mut self, path: &str, value: Option<&Value>) -> bool {
+    fn boolean(&mut self, path: &str, value: Option<&Document>) -> bool {
         match value {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
+            None | Some(Document::Null) => false,
+            Some(Document::Bool(b)) => *b,
             Some(other) => {
                 self.error(path, format_args!("expected true or false, found {}", describe(other)));
                 false
@@ -204,15 +207,20 @@ impl Reader {
 }
 
 /// "a number", "the string \"x\"", … for type errors.
-fn describe(value: &Value) -> String {
+fn describe(value: &Document) -> String {
     match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string {s:?}"),
-        Value::Array(_) => "a list".into(),
-        Value::Object(_) => "a mapping".into(),
+        Document::Null => "null".into(),
+        Document::Bool(b) => format!("the boolean {b}"),
+        Document::Number(n) => format!("the number {n}"),
+        Document::String(s) => format!("the string {s:?}"),
+        Document::Array(_) => "a list".into(),
+        Document::Object(_) => "a mapping".into(),
     }
+}
+
+/// The value under `key` in a mapping's entries.
+fn get<'v>(map: &'v Map, key: &str) -> Option<&'v Document> {
+    map.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
 #[cfg(test)]
@@ -220,14 +228,18 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn errors(document: Value) -> Vec<String> {
-        compile(&document).err().map(|e| e.0).unwrap_or_default()
+    fn doc(value: serde_json::Value) -> Document {
+        Document::parse(value.to_string().as_bytes()).unwrap()
+    }
+
+    fn errors(document: serde_json::Value) -> Vec<String> {
+        compile(&doc(document)).err().map(|e| e.0).unwrap_or_default()
     }
 
     #[test]
     fn empty_and_null_settings_allow_everything() {
         for document in [json!({}), json!(null), json!({"registries": null, "images": {"allow": null}})] {
-            let policy = compile(&document).unwrap();
+            let policy = compile(&doc(document)).unwrap();
             assert!(policy.registries.allow.is_none() && policy.images.allow.is_none() && !policy.require_digest);
         }
     }
@@ -293,8 +305,14 @@ mod tests {
     #[test]
     fn long_error_lists_are_bounded() {
         let bad: Vec<String> = (0..100).map(|i| format!("bad host {i}")).collect();
-        let message = compile(&json!({"registries": {"reject": bad}})).unwrap_err().to_string();
+        let message = compile(&doc(json!({"registries": {"reject": bad}}))).unwrap_err().to_string();
         assert!(message.ends_with("; … and 80 more"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_keys_are_an_error_not_a_silent_override() {
+        let err = compile_json(br#"{"registries": {"allow": ["a.io"]}, "registries": {}}"#).unwrap_err().to_string();
+        assert_eq!(err, "settings are not valid JSON: the key \"registries\" appears twice in one mapping");
     }
 
     #[test]

@@ -3,8 +3,11 @@
 //! the committed fixtures in `benches/fixtures/`, all in one run on one
 //! machine, and reports ratios (ours / baseline) against the targets.
 //!
-//! - hot `validate`: one instance, warmed up, each call timed; median and p99;
-//! - compile + instantiate: `PolicyModule::from_bytes` + `instantiate`, median;
+//! - hot `validate`: one instance per settings document, warmed up, each
+//!   call timed (median, p99); ratios are the median of per-round ratios,
+//!   rounds of 50 calls alternating between the two sides;
+//! - compile + instantiate: `PolicyModule::from_bytes` + `instantiate`, 9
+//!   runs alternating with the baseline; medians, ratio of the pairs' median;
 //! - memory: the smallest linear-memory cap under which a warm-up passes is
 //!   found by bisection; then 100,000 evaluations run under that cap. The
 //!   waPC host does not expose an instance's memory, but a cap does the job:
@@ -29,7 +32,7 @@ pub struct BenchConfig {
 }
 
 const WARM_UP: usize = 1_000;
-const COMPILE_RUNS: usize = 5;
+const COMPILE_RUNS: usize = 9;
 /// 64 KiB wasm pages; 16,384 pages is 1 GiB, the host's cap.
 const PAGE: usize = 64 * 1024;
 const MAX_PAGES: usize = 16_384;
@@ -55,35 +58,81 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-/// Times hot `validate` calls on one warmed-up instance; every answer must accept.
-fn time_validate(instance: &PolicyInstance, payload: &[u8], iterations: usize) -> Result<Timing, String> {
-    let call = |instance: &PolicyInstance| -> Result<(), String> {
-        let response = instance.validate_raw(payload);
-        if response.accepted { Ok(()) } else { Err(format!("the fixture was not accepted: {:?}", response.message)) }
-    };
-    for _ in 0..WARM_UP.min(iterations) {
-        call(instance)?;
-    }
-    let mut samples = Vec::with_capacity(iterations);
-    for _ in 0..iterations {
+/// Calls per round: rounds alternate between the two sides, so that a
+/// slow patch of the machine hits both.
+const ROUND: usize = 50;
+
+/// One side of a comparison: an instance and the payload it gets.
+struct Side<'a> {
+    instance: &'a PolicyInstance,
+    payload: &'a [u8],
+}
+
+impl Side<'_> {
+    fn call(&self) -> Result<Duration, String> {
         let started = Instant::now();
-        call(instance)?;
-        samples.push(started.elapsed());
+        let response = self.instance.validate_raw(self.payload);
+        let elapsed = started.elapsed();
+        if response.accepted {
+            Ok(elapsed)
+        } else {
+            Err(format!("the fixture was not accepted: {:?}", response.message))
+        }
     }
-    samples.sort();
-    Ok(Timing { median: percentile(&samples, 0.5), p99: percentile(&samples, 0.99) })
+}
+
+/// Times `iterations` hot `validate` calls on each side, interleaved in
+/// rounds after a warm-up; the ratio is the median of the per-round ratios
+/// of mean call times (robust to drift), the timings are per call.
+fn compare(a: &Side<'_>, b: &Side<'_>, iterations: usize) -> Result<(Timing, Timing, f64), String> {
+    for _ in 0..WARM_UP.min(iterations) {
+        a.call()?;
+        b.call()?;
+    }
+    let (mut a_samples, mut b_samples, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..iterations.div_ceil(ROUND) {
+        let (mut a_sum, mut b_sum) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..ROUND {
+            let d = a.call()?;
+            a_sum += d;
+            a_samples.push(d);
+        }
+        for _ in 0..ROUND {
+            let d = b.call()?;
+            b_sum += d;
+            b_samples.push(d);
+        }
+        ratios.push(a_sum.as_secs_f64() / b_sum.as_secs_f64());
+    }
+    let timing = |mut samples: Vec<Duration>| {
+        samples.sort();
+        Timing { median: percentile(&samples, 0.5), p99: percentile(&samples, 0.99) }
+    };
+    ratios.sort_by(f64::total_cmp);
+    Ok((timing(a_samples), timing(b_samples), ratios[ratios.len() / 2]))
 }
 
 fn compile_and_instantiate(bytes: &[u8]) -> Result<Duration, String> {
-    let mut samples = Vec::with_capacity(COMPILE_RUNS);
+    let started = Instant::now();
+    let module = PolicyModule::from_bytes(bytes).map_err(|e| e.0)?;
+    module.instantiate().map_err(|e| e.0)?;
+    Ok(started.elapsed())
+}
+
+/// Compile + instantiate both modules in alternation; medians, and the
+/// median of the per-pair ratios.
+fn compare_compile(ours: &[u8], baseline: &[u8]) -> Result<(Duration, Duration, f64), String> {
+    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..COMPILE_RUNS {
-        let started = Instant::now();
-        let module = PolicyModule::from_bytes(bytes).map_err(|e| e.0)?;
-        module.instantiate().map_err(|e| e.0)?;
-        samples.push(started.elapsed());
+        let (x, y) = (compile_and_instantiate(ours)?, compile_and_instantiate(baseline)?);
+        ratios.push(x.as_secs_f64() / y.as_secs_f64());
+        a.push(x);
+        b.push(y);
     }
-    samples.sort();
-    Ok(samples[samples.len() / 2])
+    a.sort();
+    b.sort();
+    ratios.sort_by(f64::total_cmp);
+    Ok((a[a.len() / 2], b[b.len() / 2], ratios[ratios.len() / 2]))
 }
 
 /// Runs `count` evaluations of the mix (one 100-container request in 100)
@@ -125,18 +174,16 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
     let large_five = payload(&large, &five);
     let small_thousand = payload(&small, &thousand);
 
-    let our_instance = PolicyModule::from_bytes(&ours).and_then(|m| m.instantiate()).map_err(|e| e.0)?;
-    let base_instance = PolicyModule::from_bytes(&baseline).and_then(|m| m.instantiate()).map_err(|e| e.0)?;
-    let n = config.iterations;
+    let instance = |bytes: &[u8]| PolicyModule::from_bytes(bytes).and_then(|m| m.instantiate()).map_err(|e| e.0);
     // Each instance keeps one settings document, as under a PolicyServer.
-    let ours_small = time_validate(&our_instance, &small_five, n)?;
-    let base_small = time_validate(&base_instance, &small_five, n)?;
-    let ours_large = time_validate(&our_instance, &large_five, n / 10 + 1)?;
-    let base_large = time_validate(&base_instance, &large_five, n / 10 + 1)?;
-    let thousand_instance = PolicyModule::from_bytes(&ours).and_then(|m| m.instantiate()).map_err(|e| e.0)?;
-    let ours_thousand = time_validate(&thousand_instance, &small_thousand, n)?;
-    let compile_ours = compile_and_instantiate(&ours)?;
-    let compile_base = compile_and_instantiate(&baseline)?;
+    let (ours_5, ours_1000, base) = (instance(&ours)?, instance(&ours)?, instance(&baseline)?);
+    let n = config.iterations;
+    let side = |instance, payload| Side { instance, payload };
+    let (ours_small, base_small, r_small) = compare(&side(&ours_5, &small_five), &side(&base, &small_five), n)?;
+    let (ours_large, base_large, r_large) =
+        compare(&side(&ours_5, &large_five), &side(&base, &large_five), n / 10 + 1)?;
+    let (ours_thousand, _, r_thousand) = compare(&side(&ours_1000, &small_thousand), &side(&ours_5, &small_five), n)?;
+    let (compile_ours, compile_base, r_compile) = compare_compile(&ours, &baseline)?;
 
     let mix: [&[u8]; 2] = [&small_five, &large_five];
     let (mut lo, mut hi) = (1, MAX_PAGES);
@@ -146,11 +193,6 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
     }
     let memory_ok = runs_within(&ours, lo, &mix, config.evaluations);
 
-    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
-    let r_small = ratio(ours_small.median, base_small.median);
-    let r_large = ratio(ours_large.median, base_large.median);
-    let r_thousand = ratio(ours_thousand.median, ours_small.median);
-    let r_compile = ratio(compile_ours, compile_base);
     let size_kb = ours.len() as f64 / 1000.0;
     let checks = [r_small <= 0.5, r_large <= 0.5, r_thousand <= 1.5, r_compile <= 2.0, size_kb <= 600.0, memory_ok];
 
@@ -170,18 +212,18 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
             "hot validate", "ours median", "ours p99", "baseline median", "ratio"
         ),
     )?;
-    let row = |name: &str, ours: &Timing, base: &Timing| {
+    let row = |name: &str, ours: &Timing, base: &Timing, ratio: f64| {
         format!(
             "{:<34} {:>12} {:>12} {:>16} {:>14}",
             name,
             micros(ours.median),
             micros(ours.p99),
             micros(base.median),
-            format!("{:.2}", ratio(ours.median, base.median))
+            format!("{ratio:.2}")
         )
     };
-    w(out, row("Deployment 3+1 containers, 5 rules", &ours_small, &base_small))?;
-    w(out, row("Deployment 100+1 containers, 5 rules", &ours_large, &base_large))?;
+    w(out, row("Deployment 3+1 containers, 5 rules", &ours_small, &base_small, r_small))?;
+    w(out, row("Deployment 100+1 containers, 5 rules", &ours_large, &base_large, r_large))?;
     w(
         out,
         format!(

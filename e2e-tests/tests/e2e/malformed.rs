@@ -13,17 +13,21 @@ fn rejection(payload: &[u8]) -> String {
 
 #[test]
 fn payloads_that_are_not_admission_requests_are_rejected_with_the_reason() {
-    let cases: [(&[u8], &str); 5] = [
-        (b"garbage", "registry-guard cannot read the admission request: expected value at line 1 column 1"),
-        (b"", "registry-guard cannot read the admission request: EOF while parsing a value at line 1 column 0"),
+    let cases: [(&[u8], &str); 6] = [
+        (b"garbage", "registry-guard cannot read the admission request: invalid JSON at byte 0: expected a value"),
+        (b"", "registry-guard cannot read the admission request: invalid JSON at byte 0: unexpected end of input"),
         (b"{\"settings\": {}}", "registry-guard cannot read the admission request: it has no \"request\""),
         (
             b"{\"request\": 5}",
-            "registry-guard cannot read the admission request: invalid type: integer `5`, expected an AdmissionRequest (a mapping) at line 1 column 13",
+            "registry-guard cannot read the admission request: request: expected an AdmissionRequest (a mapping), found the number 5",
         ),
         (
             b"{\"request\": {\"operation\": \"CREATE\", \"object\": [1]}}",
-            "registry-guard cannot read the admission request: invalid type: sequence, expected request.object to be a mapping or null at line 1 column 47",
+            "registry-guard cannot read the admission request: request.object: expected a mapping or null, found a list",
+        ),
+        (
+            b"{\"request\": {\"object\": {\"spec\": {\"containers\": [{\"image\": \"a\\x\"}]}}}}",
+            "registry-guard cannot read the admission request: invalid JSON at byte 60: invalid escape",
         ),
     ];
     for (payload, expected) in cases {
@@ -55,8 +59,8 @@ fn json_nested_10000_deep_is_rejected_without_overflowing_the_stack() {
         "]".repeat(depth)
     );
     let message = rejection(payload.as_bytes());
-    assert!(
-        message.starts_with("registry-guard cannot read the admission request: recursion limit exceeded"),
-        "{message}"
+    assert_eq!(
+        message,
+        "registry-guard cannot read the admission request: invalid JSON at byte 1049: nested deeper than 1000 levels"
     );
 }

@@ -1,0 +1,699 @@
+//! A strict JSON pull parser (RFC 8259) over bytes, for the request path.
+//!
+//! Why not serde_json here: the policy reads a handful of fields out of
+//! requests of up to megabytes, and everything else only has to be checked
+//! and skipped. This parser yields events without building anything: string
+//! and number contents are scanned and validated, never copied; a string is
+//! decoded only when the caller asks. It never recurses (an explicit stack
+//! of at most `MAX_DEPTH` levels), so no input can overflow the wasm stack.
+//!
+//! Accepted: exactly RFC 8259 JSON (one value, whitespace around it).
+//! Checked everywhere: structure, escapes (`\uXXXX` with four hex digits),
+//! no raw control characters in strings, the number grammar, literals.
+//! UTF-8 is checked in every string that is decoded (keys that contain
+//! escapes, and every string the policy reads); other strings are skipped
+//! as serde_json skips ignored values.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Deepest nesting of objects and arrays accepted.
+pub const MAX_DEPTH: usize = 1_000;
+
+/// A JSON string as it stands in the input, between its quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawStr<'a> {
+    pub raw: &'a [u8],
+    pub has_escapes: bool,
+}
+
+impl<'a> RawStr<'a> {
+    /// The string's value.
+    pub fn decode(&self) -> Result<Cow<'a, str>, &'static str> {
+        if !self.has_escapes {
+            return std::str::from_utf8(self.raw).map(Cow::Borrowed).map_err(|_| "a string is not valid UTF-8");
+        }
+        decode_escapes(self.raw).map(Cow::Owned)
+    }
+
+    /// Equal to `s` (a plain ASCII keyword)? Escaped spellings count.
+    pub fn is(&self, s: &str) -> bool {
+        if self.has_escapes { self.decode().is_ok_and(|d| d == s) } else { self.raw == s.as_bytes() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    ObjectStart,
+    ObjectEnd,
+    ArrayStart,
+    ArrayEnd,
+    Key(RawStr<'a>),
+    String(RawStr<'a>),
+    /// The number's text, validated.
+    Number(&'a [u8]),
+    Bool(bool),
+    Null,
+}
+
+/// Why the input is not JSON, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    pub what: &'static str,
+    pub at: usize,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid JSON at byte {}: {}", self.at, self.what)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// A value must come (top level, after ':' or after ',' in an array).
+    Value,
+    /// After '[': a value or ']'.
+    FirstElement,
+    /// After '{': a key or '}'.
+    FirstKey,
+    /// After ',' in an object: a key.
+    Key,
+    /// After a value: ',' or the container's end (or the end of input).
+    AfterValue,
+    Done,
+}
+
+pub struct Parser<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    /// true for an object, false for an array.
+    stack: Vec<bool>,
+    state: State,
+}
+
+/// The first index at or after `i` holding '"', '\\' or a control
+/// character (or the end). The hot loop of the parser: strings are most of
+/// a request's bytes, so eight are checked at a time (SWAR: a byte equal to
+/// `n`, or below 0x20, sets its high bit in the mask; the lowest set bit is
+/// exact, so the first stop is never skipped).
+#[inline]
+fn skip_ordinary(bytes: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let v = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let quote = v ^ (ONES * u64::from(b'"'));
+        let backslash = v ^ (ONES * u64::from(b'\\'));
+        let stops = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (v.wrapping_sub(ONES * 0x20) & !v);
+        let stops = stops & HIGHS;
+        if stops != 0 {
+            return i + (stops.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while bytes.get(i).is_some_and(|b| !STRING_STOPS[usize::from(*b)]) {
+        i += 1;
+    }
+    i
+}
+
+/// Bytes that end a string scan: '"', '\\' and control characters.
+const fn string_stops() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        table[i] = true;
+        i += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+}
+static STRING_STOPS: [bool; 256] = string_stops();
+
+impl<'a> Parser<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Parser { bytes, pos: 0, stack: Vec::new(), state: State::Value }
+    }
+
+    /// Nesting depth: 0 at the top level, 1 inside the outermost container.
+    pub fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    fn error(&self, what: &'static str) -> JsonError {
+        JsonError { what, at: self.pos }
+    }
+
+    #[inline]
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    /// The next event; `None` once the whole input was one valid value.
+    #[allow(clippy::should_implement_trait)] // fallible, so not an Iterator
+    pub fn next(&mut self) -> Result<Option<Event<'a>>, JsonError> {
+        self.skip_whitespace();
+        let Some(&byte) = self.bytes.get(self.pos) else {
+            return if self.state == State::Done { Ok(None) } else { Err(self.error("unexpected end of input")) };
+        };
+        match self.state {
+            State::Done => Err(self.error("trailing characters after the value")),
+            State::FirstKey | State::Key => {
+                if byte == b'}' && self.state == State::FirstKey {
+                    self.pos += 1;
+                    return Ok(Some(self.close()));
+                }
+                if byte != b'"' {
+                    return Err(self.error("expected a key (a string)"));
+                }
+                let key = self.string()?;
+                self.skip_whitespace();
+                if self.bytes.get(self.pos) != Some(&b':') {
+                    return Err(self.error("expected ':' after a key"));
+                }
+                self.pos += 1;
+                self.state = State::Value;
+                Ok(Some(Event::Key(key)))
+            }
+            State::AfterValue => {
+                let in_object = *self.stack.last().expect("AfterValue is only set inside a container");
+                self.pos += 1;
+                match (byte, in_object) {
+                    // The recursion is one level deep: the state is no
+                    // longer AfterValue.
+                    (b',', true) => {
+                        self.state = State::Key;
+                        self.next()
+                    }
+                    (b',', false) => {
+                        self.state = State::Value;
+                        self.next()
+                    }
+                    (b'}', true) | (b']', false) => Ok(Some(self.close())),
+                    _ => {
+                        self.pos -= 1;
+                        Err(self.error(if in_object { "expected ',' or '}'" } else { "expected ',' or ']'" }))
+                    }
+                }
+            }
+            State::FirstElement if byte == b']' => {
+                self.pos += 1;
+                Ok(Some(self.close()))
+            }
+            State::Value | State::FirstElement => self.value(byte).map(Some),
+        }
+    }
+
+    /// Closes the innermost container.
+    #[inline]
+    fn close(&mut self) -> Event<'a> {
+        let object = self.stack.pop().expect("close is only called inside a container");
+        self.after_value();
+        if object { Event::ObjectEnd } else { Event::ArrayEnd }
+    }
+
+    #[inline]
+    fn after_value(&mut self) {
+        self.state = if self.stack.is_empty() { State::Done } else { State::AfterValue };
+    }
+
+    #[inline]
+    fn open(&mut self, object: bool) -> Result<Event<'a>, JsonError> {
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(self.error("nested deeper than 1000 levels"));
+        }
+        self.pos += 1;
+        self.stack.push(object);
+        self.state = if object { State::FirstKey } else { State::FirstElement };
+        Ok(if object { Event::ObjectStart } else { Event::ArrayStart })
+    }
+
+    #[inline]
+    fn value(&mut self, byte: u8) -> Result<Event<'a>, JsonError> {
+        let event = match byte {
+            b'{' => return self.open(true),
+            b'[' => return self.open(false),
+            b'"' => Event::String(self.string()?),
+            b't' => self.literal(b"true", Event::Bool(true))?,
+            b'f' => self.literal(b"false", Event::Bool(false))?,
+            b'n' => self.literal(b"null", Event::Null)?,
+            b'-' | b'0'..=b'9' => Event::Number(self.number()?),
+            _ => return Err(self.error("expected a value")),
+        };
+        self.after_value();
+        Ok(event)
+    }
+
+    #[inline]
+    fn literal(&mut self, word: &[u8], event: Event<'a>) -> Result<Event<'a>, JsonError> {
+        if self.bytes[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(event)
+        } else {
+            Err(self.error("expected a value"))
+        }
+    }
+
+    /// `-? (0 | [1-9][0-9]*) ('.' [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    #[inline]
+    fn number(&mut self) -> Result<&'a [u8], JsonError> {
+        let start = self.pos;
+        let digits = |p: &mut Self| {
+            let from = p.pos;
+            while p.bytes.get(p.pos).is_some_and(u8::is_ascii_digit) {
+                p.pos += 1;
+            }
+            p.pos - from
+        };
+        if self.bytes[self.pos] == b'-' {
+            self.pos += 1;
+        }
+        match self.bytes.get(self.pos) {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => {
+                digits(self);
+            }
+            _ => return Err(self.error("invalid number")),
+        }
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            if digits(self) == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.bytes.get(self.pos) {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.bytes.get(self.pos) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.error("invalid number"));
+            }
+        }
+        Ok(&self.bytes[start..self.pos])
+    }
+
+    /// A string starting at the opening quote; checks escapes and control
+    /// characters, leaves UTF-8 to `RawStr::decode`.
+    #[inline]
+    fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
+        self.pos += 1;
+        let start = self.pos;
+        let mut has_escapes = false;
+        loop {
+            self.pos = skip_ordinary(self.bytes, self.pos);
+            match self.bytes.get(self.pos) {
+                None => return Err(self.error("unterminated string")),
+                Some(b'"') => {
+                    let raw = &self.bytes[start..self.pos];
+                    self.pos += 1;
+                    return Ok(RawStr { raw, has_escapes });
+                }
+                Some(b'\\') => {
+                    has_escapes = true;
+                    match self.bytes.get(self.pos + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
+                        Some(b'u') => {
+                            let hex = self.bytes.get(self.pos + 2..self.pos + 6);
+                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                                return Err(self.error("invalid \\u escape"));
+                            }
+                            self.pos += 6;
+                        }
+                        _ => return Err(self.error("invalid escape")),
+                    }
+                }
+                Some(_) => return Err(self.error("control character in a string")),
+            }
+        }
+    }
+
+    /// Skips the value that comes next (after a key, or as an array
+    /// element), checking it as thoroughly as `next` does.
+    pub fn skip_value(&mut self) -> Result<(), JsonError> {
+        let depth = self.depth();
+        loop {
+            match self.next()? {
+                Some(Event::ObjectStart | Event::ArrayStart | Event::Key(_)) => {}
+                None => return Err(self.error("unexpected end of input")),
+                Some(_) if self.depth() == depth => return Ok(()),
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Where the next value starts (after whitespace).
+    pub fn value_start(&mut self) -> usize {
+        self.skip_whitespace();
+        self.pos
+    }
+
+    /// Where the parser stands.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// When the next value is exactly `known` (a complete JSON value seen
+    /// before), skips it without scanning and returns true. A complete value
+    /// that is followed by a delimiter is that value and nothing more.
+    pub fn skip_known_value(&mut self, known: &[u8]) -> bool {
+        let start = self.value_start();
+        let Some(candidate) = self.bytes.get(start..start + known.len()) else {
+            return false;
+        };
+        let delimited = matches!(
+            self.bytes.get(start + known.len()),
+            None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+        );
+        if !matches!(self.state, State::Value | State::FirstElement)
+            || known.is_empty()
+            || !delimited
+            || !equal_words(candidate, known)
+        {
+            return false;
+        }
+        self.pos = start + known.len();
+        self.after_value();
+        true
+    }
+}
+
+/// A parsed JSON value, for small documents (the settings). Built without
+/// recursion; a key that appears twice in a mapping is an error, not a
+/// silent "last one wins".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Document {
+    Null,
+    Bool(bool),
+    /// The number's text.
+    Number(String),
+    String(String),
+    Array(Vec<Document>),
+    Object(Vec<(String, Document)>),
+}
+
+impl Document {
+    pub fn parse(bytes: &[u8]) -> Result<Document, String> {
+        let mut parser = Parser::new(bytes);
+        // Open containers, each with the key it sits under in its parent.
+        let mut open: Vec<(Option<String>, Document)> = Vec::new();
+        let mut key: Option<String> = None;
+        while let Some(event) = parser.next().map_err(|e| e.to_string())? {
+            let value = match event {
+                Event::ObjectStart | Event::ArrayStart => {
+                    let empty = if event == Event::ObjectStart {
+                        Document::Object(Vec::new())
+                    } else {
+                        Document::Array(Vec::new())
+                    };
+                    open.push((key.take(), empty));
+                    continue;
+                }
+                Event::Key(k) => {
+                    let k = k.decode()?.into_owned();
+                    if let Some((_, Document::Object(entries))) = open.last()
+                        && entries.iter().any(|(existing, _)| *existing == k)
+                    {
+                        return Err(format!("the key {k:?} appears twice in one mapping"));
+                    }
+                    key = Some(k);
+                    continue;
+                }
+                Event::ObjectEnd | Event::ArrayEnd => {
+                    let (under, container) = open.pop().expect("the parser balances containers");
+                    key = under;
+                    container
+                }
+                Event::String(s) => Document::String(s.decode()?.into_owned()),
+                Event::Number(n) => Document::Number(String::from_utf8_lossy(n).into_owned()),
+                Event::Bool(b) => Document::Bool(b),
+                Event::Null => Document::Null,
+            };
+            match open.last_mut() {
+                None => return parser.next().map_err(|e| e.to_string()).map(|_| value),
+                Some((_, Document::Object(entries))) => entries.push((key.take().expect("a key precedes"), value)),
+                Some((_, Document::Array(items))) => items.push(value),
+                Some(_) => unreachable!("only containers are open"),
+            }
+        }
+        Err("empty document".into())
+    }
+
+    /// The value under `key` in a mapping.
+    pub fn get(&self, key: &str) -> Option<&Document> {
+        match self {
+            Document::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+/// `a == b`, comparing eight bytes at a time (wasm's byte-wise memcmp is
+/// slow on the kilobytes of settings compared on every request).
+pub fn equal_words(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a_words, a_tail) = a.split_at(a.len() - a.len() % 8);
+    let (b_words, b_tail) = b.split_at(b.len() - b.len() % 8);
+    a_tail == b_tail
+        && a_words.chunks_exact(8).zip(b_words.chunks_exact(8)).all(|(x, y)| {
+            u64::from_ne_bytes(x.try_into().expect("8 bytes")) == u64::from_ne_bytes(y.try_into().expect("8 bytes"))
+        })
+}
+
+/// Decodes a string body with escapes (already checked by the parser).
+fn decode_escapes(raw: &[u8]) -> Result<String, &'static str> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] != b'\\' {
+            out.push(raw[i]);
+            i += 1;
+            continue;
+        }
+        let simple = match raw[i + 1] {
+            b'"' => Some(b'"'),
+            b'\\' => Some(b'\\'),
+            b'/' => Some(b'/'),
+            b'b' => Some(0x08),
+            b'f' => Some(0x0c),
+            b'n' => Some(b'\n'),
+            b'r' => Some(b'\r'),
+            b't' => Some(b'\t'),
+            _ => None,
+        };
+        if let Some(byte) = simple {
+            out.push(byte);
+            i += 2;
+            continue;
+        }
+        let unit = |at: usize| -> Option<u32> {
+            let hex = std::str::from_utf8(raw.get(at + 2..at + 6)?).ok()?;
+            u32::from_str_radix(hex, 16).ok().filter(|_| raw[at + 1] == b'u')
+        };
+        let first = unit(i).ok_or("invalid \\u escape")?;
+        let (code, len) = match first {
+            0xD800..=0xDBFF => {
+                let second = raw.get(i + 6).filter(|b| **b == b'\\').and_then(|_| unit(i + 6));
+                match second {
+                    Some(low @ 0xDC00..=0xDFFF) => (0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00), 12),
+                    _ => return Err("a string has a lone surrogate"),
+                }
+            }
+            0xDC00..=0xDFFF => return Err("a string has a lone surrogate"),
+            _ => (first, 6),
+        };
+        let c = char::from_u32(code).ok_or("invalid \\u escape")?;
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        i += len;
+    }
+    String::from_utf8(out).map_err(|_| "a string is not valid UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_all(text: &[u8]) -> Result<usize, JsonError> {
+        let mut parser = Parser::new(text);
+        let mut events = 0;
+        while parser.next()?.is_some() {
+            events += 1;
+        }
+        Ok(events)
+    }
+
+    /// Our verdict on validity equals serde_json's on every input here.
+    #[test]
+    fn agrees_with_serde_json_on_validity() {
+        let inputs: &[&str] = &[
+            "{}",
+            "[]",
+            "0",
+            "-0",
+            "1.5e10",
+            "-1E-2",
+            "true",
+            "false",
+            "null",
+            "\"a\"",
+            " { \"a\" : [1, 2, {\"b\": null}] } ",
+            "{\"a\":\"\\u00e9\\n\\\"\"}",
+            "[\"\\ud83d\\ude00\"]",
+            "",
+            " ",
+            "{",
+            "}",
+            "[1,]",
+            "[,1]",
+            "{\"a\":1,}",
+            "{,}",
+            "{\"a\"}",
+            "{\"a\" 1}",
+            "{1:2}",
+            "[1 2]",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "1e+",
+            "+1",
+            "tru",
+            "nul",
+            "True",
+            "\"a",
+            "\"\\x\"",
+            "\"\\u12\"",
+            "\"\\u12g4\"",
+            "\"a\tb\"",
+            "[1]]",
+            "{}{}",
+            "[]x",
+            "\"\\\"",
+            "[[[]]]",
+            "{\"a\":{\"b\":{\"c\":[]}}}",
+            "[1e5, -0.0, 2E+3]",
+            "\u{feff}{}",
+            "[\"\u{e9}\"]",
+            "123abc",
+            "[true false]",
+            "nulll",
+            "[-]",
+            "[0x1]",
+            "[1.2.3]",
+        ];
+        for input in inputs {
+            let ours = parse_all(input.as_bytes()).is_ok();
+            let theirs = serde_json::from_str::<serde_json::Value>(input).is_ok();
+            assert_eq!(ours, theirs, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn events_and_decoding() {
+        let mut parser = Parser::new(br#"{"k\u0065y": ["v\n", 12, true]}"#);
+        assert_eq!(parser.next().unwrap(), Some(Event::ObjectStart));
+        let Some(Event::Key(key)) = parser.next().unwrap() else { panic!() };
+        assert!(key.is("key"));
+        assert_eq!(parser.next().unwrap(), Some(Event::ArrayStart));
+        let Some(Event::String(s)) = parser.next().unwrap() else { panic!() };
+        assert_eq!(s.decode().unwrap(), "v\n");
+        assert_eq!(parser.next().unwrap(), Some(Event::Number(b"12")));
+        assert_eq!(parser.next().unwrap(), Some(Event::Bool(true)));
+        assert_eq!(parser.next().unwrap(), Some(Event::ArrayEnd));
+        assert_eq!(parser.next().unwrap(), Some(Event::ObjectEnd));
+        assert_eq!(parser.next().unwrap(), None);
+    }
+
+    #[test]
+    fn invalid_strings_are_refused_on_decoding() {
+        let lone = RawStr { raw: br"\ud800x", has_escapes: true };
+        assert_eq!(lone.decode(), Err("a string has a lone surrogate"));
+        let bad_utf8 = RawStr { raw: &[0xff, 0xfe], has_escapes: false };
+        assert_eq!(bad_utf8.decode(), Err("a string is not valid UTF-8"));
+    }
+
+    #[test]
+    fn depth_is_bounded_without_recursion() {
+        let deep = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse_all(deep.as_bytes()).is_ok());
+        let deeper = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            parse_all(deeper.as_bytes()).unwrap_err(),
+            JsonError { what: "nested deeper than 1000 levels", at: 1000 }
+        );
+    }
+
+    #[test]
+    fn skip_value_and_known_values() {
+        let mut parser = Parser::new(br#"{"a": {"x": [1, "}"]}, "b": {"s": 1}, "c": 2}"#);
+        parser.next().unwrap();
+        parser.next().unwrap();
+        parser.skip_value().unwrap();
+        let Some(Event::Key(b)) = parser.next().unwrap() else { panic!() };
+        assert!(b.is("b"));
+        assert!(!parser.skip_known_value(br#"{"s": 2}"#));
+        assert!(parser.skip_known_value(br#"{"s": 1}"#));
+        let Some(Event::Key(c)) = parser.next().unwrap() else { panic!() };
+        assert!(c.is("c"));
+        assert!(!parser.skip_known_value(b"2"[..0].as_ref()));
+        assert!(!parser.skip_known_value(b"20"));
+        assert_eq!(parser.next().unwrap(), Some(Event::Number(b"2")));
+    }
+
+    #[test]
+    fn skip_ordinary_finds_the_first_stop_at_every_offset() {
+        for stop in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+            for len in 0..40 {
+                for at in 0..=len {
+                    let mut bytes = vec![b'a'; len];
+                    // High bytes (UTF-8) and near-misses must not stop the scan.
+                    for (i, b) in bytes.iter_mut().enumerate() {
+                        *b = [b'a', 0xc3, 0xa9, 0x20, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0xff][i % 10];
+                    }
+                    if at < len {
+                        bytes[at] = stop;
+                    }
+                    assert_eq!(skip_ordinary(&bytes, 0), at, "stop {stop:#x} at {at} of {len}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn documents_are_built_and_duplicate_keys_refused() {
+        let doc = Document::parse(br#" {"a": [1, "x", null, true, {"b": {}}], "c": -2.5e3} "#).unwrap();
+        assert_eq!(doc.get("c"), Some(&Document::Number("-2.5e3".into())));
+        let Some(Document::Array(items)) = doc.get("a") else { panic!() };
+        assert_eq!(items.len(), 5);
+        assert_eq!(items[4].get("b"), Some(&Document::Object(vec![])));
+        assert_eq!(Document::parse(b"\"s\"").unwrap(), Document::String("s".into()));
+        assert_eq!(Document::parse(br#"{"a": 1, "a": 2}"#).unwrap_err(), "the key \"a\" appears twice in one mapping");
+        assert_eq!(
+            Document::parse(b"{} 1").unwrap_err(),
+            "invalid JSON at byte 3: trailing characters after the value"
+        );
+        assert_eq!(Document::parse(b"").unwrap_err(), "invalid JSON at byte 0: unexpected end of input");
+    }
+
+    #[test]
+    fn equal_words_compares_every_byte() {
+        let a: Vec<u8> = (0..100).collect();
+        let mut b = a.clone();
+        assert!(equal_words(&a, &b));
+        for i in [0, 7, 8, 63, 96, 99] {
+            b[i] ^= 1;
+            assert!(!equal_words(&a, &b), "{i}");
+            b[i] ^= 1;
+        }
+        assert!(!equal_words(&a, &a[..99]));
+    }
+}
