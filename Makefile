@@ -6,7 +6,7 @@ POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
 
-.PHONY: bench run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
+.PHONY: bench baseline run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
 
 # The policy module, as a PolicyServer loads it.
 policy.wasm: $(POLICY_SOURCES)
@@ -32,9 +32,13 @@ run: policy.wasm runner
 
 # Timings and memory of policy.wasm against a baseline policy that parses the
 # whole request into a JSON tree (benches/baseline), on benches/fixtures.
-bench: policy.wasm runner
+BASELINE := $(TARGET_DIR)/wasm32-wasip1/release/registry_guard_baseline.wasm
+
+bench: policy.wasm runner baseline
+	$(RUNNER) bench --baseline $(BASELINE)
+
+baseline:
 	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard-baseline
-	$(RUNNER) bench --baseline $(TARGET_DIR)/wasm32-wasip1/release/registry_guard_baseline.wasm
 
 test: fmt-check lint unit-tests e2e-tests
 
@@ -43,10 +47,10 @@ unit-tests:
 
 # The built policy.wasm, run through the runner's waPC host; then the bats
 # suites (the kwctl ones skip themselves where kwctl is missing).
-e2e-tests: policy.wasm runner
+e2e-tests: policy.wasm runner baseline
 	$(CARGO) test --locked -p registry-guard-e2e
 	@if command -v bats >/dev/null; then \
-		REGISTRY_GUARD_BIN=$(abspath $(RUNNER)) bats e2e-tests; \
+		REGISTRY_GUARD_BIN=$(abspath $(RUNNER)) REGISTRY_GUARD_BASELINE=$(abspath $(BASELINE)) bats e2e-tests; \
 	elif [ -n "$$CI" ]; then \
 		echo "bats is not installed (CI installs it: apt-get install -y bats)"; exit 1; \
 	else \

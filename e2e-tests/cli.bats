@@ -99,3 +99,14 @@ setup() {
   run "$RG" help
   [ "$status" -eq 0 ]
 }
+
+@test "bench: runs and reports every target (timings are not asserted)" {
+  BASELINE="${REGISTRY_GUARD_BASELINE:-$PWD/target/wasm32-wasip1/release/registry_guard_baseline.wasm}"
+  run "$RG" bench --baseline "$BASELINE" --iterations 50 --evaluations 200
+  echo "$output"
+  [ "$status" -le 1 ]
+  [[ "$output" == *"Deployment 100+1 containers, 5 rules"* ]]
+  [[ "$output" == *"compile + instantiate: ours"* ]]
+  [[ "$output" == *"memory: 200 evaluations on one instance capped at"* ]]
+  [ "$(grep -cE '^  (met|MISSED) ' <<< "$output")" -eq 6 ]
+}
