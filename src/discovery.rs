@@ -82,13 +82,21 @@ enum Role {
 impl Role {
     /// The role of the value under `key` in a mapping of this role.
     fn of_key(self, key: &RawStr<'_>) -> Role {
-        let is = |s: &str| key.is(s);
-        match self {
-            Role::Container if is("image") => Role::Image,
-            Role::Volume if is("image") => Role::VolumeImage,
-            Role::VolumeImage if is("reference") => Role::Image,
-            _ if is("containers") || is("initContainers") || is("ephemeralContainers") => Role::ContainerList,
-            _ if is("volumes") => Role::VolumeList,
+        // One comparison per key on the hot path; escaped keys (never sent
+        // by an API server, but valid JSON) are decoded first.
+        let decoded;
+        let key: &[u8] = if key.has_escapes {
+            decoded = key.decode().unwrap_or_default();
+            decoded.as_bytes()
+        } else {
+            key.raw
+        };
+        match (self, key) {
+            (Role::Container, b"image") => Role::Image,
+            (Role::Volume, b"image") => Role::VolumeImage,
+            (Role::VolumeImage, b"reference") => Role::Image,
+            (_, b"containers" | b"initContainers" | b"ephemeralContainers") => Role::ContainerList,
+            (_, b"volumes") => Role::VolumeList,
             _ => Role::Any,
         }
     }
@@ -133,6 +141,15 @@ struct Frame {
 enum Segment<'de> {
     Key(RawStr<'de>),
     Index(usize),
+}
+
+/// `n` in decimal, without the formatting machinery (field paths are built
+/// for every image of every request).
+fn push_decimal(out: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Reads a payload. `known_settings` is the settings document compiled
@@ -186,7 +203,9 @@ impl<'de> Walker<'de, '_> {
         for segment in &self.path {
             match segment {
                 Segment::Index(i) => {
-                    let _ = write!(out, "[{i}]");
+                    out.push('[');
+                    push_decimal(&mut out, *i);
+                    out.push(']');
                 }
                 Segment::Key(key) => {
                     let key = key.decode().unwrap_or(Cow::Borrowed("?"));

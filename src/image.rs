@@ -108,8 +108,13 @@ mod tests {
     }
 
     #[test]
-    fn uppercase_first_component_is_a_lowercased_host() {
-        assert_eq!(normalized("Evil/app:1"), "evil/app:1");
+    fn uppercase_first_component_is_a_host_shown_as_written() {
+        // Matched as "evil"; shown as written, since "evil/app" would read
+        // as a Docker Hub image.
+        let image = Image::parse("Evil/app:1").unwrap();
+        assert_eq!(image.registry.host, "evil");
+        assert_eq!(normalized("Evil/app:1"), "Evil/app:1");
+        assert_eq!(normalized("EVIL.com/app:1"), "evil.com/app:1");
     }
 
     #[test]

@@ -37,6 +37,7 @@ impl<'a> RawStr<'a> {
     }
 
     /// Equal to `s` (a plain ASCII keyword)? Escaped spellings count.
+    #[inline]
     pub fn is(&self, s: &str) -> bool {
         if self.has_escapes { self.decode().is_ok_and(|d| d == s) } else { self.raw == s.as_bytes() }
     }

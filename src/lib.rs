@@ -106,3 +106,6 @@ pub fn validate_settings(payload: &[u8]) -> CallResult {
 
 #[cfg(test)]
 mod pipeline_tests;
+
+#[cfg(test)]
+mod properties;

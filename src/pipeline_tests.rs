@@ -77,11 +77,11 @@ fn docker_hub_cannot_be_reached_under_another_name() {
 
 #[test]
 fn uppercase_first_component_is_a_registry_host() {
-    // `Evil/app` is pulled from the host "evil", not from Docker Hub.
+    // `Evil/app` is pulled from the host "evil" (shown as written), not from Docker Hub.
     let settings = json!({"registries": {"allow": ["docker.io"]}});
     let (ok, message) = evaluate(settings, "CREATE", pod(&["Evil/app:1"]));
     assert!(!ok);
-    assert!(message.contains("registry \"evil\" is not allowed"), "{message}");
+    assert!(message.contains("registry \"Evil\" is not allowed"), "{message}");
     assert!(!allowed(json!({"registries": {"reject": ["evil"]}}), "EVIL/app:1"));
 }
 

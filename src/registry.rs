@@ -31,6 +31,10 @@ pub struct Registry<'a> {
     pub host: Cow<'a, str>,
     /// `None` for the default port (none written, or 443).
     pub port: Option<u16>,
+    /// How messages write the host, when its canonical form would not read
+    /// back as a registry: `Evil/app` pulls from the host `evil`, but
+    /// `evil/app` is a Docker Hub image, so messages keep `Evil`.
+    shown_as: Option<&'a str>,
 }
 
 /// Why a domain does not name a registry we can match.
@@ -61,6 +65,7 @@ impl<'a> Registry<'a> {
             return Err(RegistryError::NoRegistry);
         }
         let (host, port) = split_host_port(domain);
+        let written_host = host;
         let port = match port {
             None => None,
             Some(digits) => match parse_port(digits) {
@@ -72,7 +77,9 @@ impl<'a> Registry<'a> {
         let host = canonical_host(host)?;
         let host =
             if port.is_none() && DOCKER_HUB_NAMES.contains(&host.as_ref()) { Cow::Borrowed(DOCKER_HUB) } else { host };
-        Ok(Registry { host, port })
+        // Recognized as a host only for its uppercase letters (see reference.rs).
+        let shown_as = (port.is_none() && !crate::reference::looks_like_domain(&host)).then_some(written_host);
+        Ok(Registry { host, port, shown_as })
     }
 
     pub fn is_docker_hub(&self) -> bool {
@@ -161,7 +168,7 @@ impl fmt::Display for Registry<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.port {
             Some(port) => write!(f, "{}:{port}", self.host),
-            None => f.write_str(&self.host),
+            None => f.write_str(self.shown_as.unwrap_or(&self.host)),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! One test binary, so that wasmtime is linked once.
 
 mod examples;
+mod limits;
 mod malformed;
 mod packaging;
 mod readme;
