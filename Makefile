@@ -6,7 +6,7 @@ POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
 
-.PHONY: bench baseline run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
+.PHONY: bench baseline fuzz run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
 
 # The policy module, as a PolicyServer loads it.
 policy.wasm: $(POLICY_SOURCES)
@@ -39,6 +39,10 @@ bench: policy.wasm runner baseline
 
 baseline:
 	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard-baseline
+
+# Fuzz every target for FUZZ_SECONDS (default 60) each; not part of `make test`.
+fuzz:
+	bash scripts/fuzz.sh
 
 test: fmt-check lint unit-tests e2e-tests
 

@@ -48,6 +48,11 @@ impl<'a> Image<'a> {
         } else {
             parsed.path
         };
+        // `library/` can push a name the grammar accepted past its limit
+        // (found by fuzzing: `inDex.docker.io/<250 characters>`).
+        if path.len() > 255 {
+            return Err(ImageError::Reference(ReferenceError::NameTooLong));
+        }
         Ok(Image { registry, path, tag: parsed.tag, digest: parsed.digest })
     }
 
@@ -115,6 +120,7 @@ mod tests {
         assert_eq!(image.registry.host, "evil");
         assert_eq!(normalized("Evil/app:1"), "Evil/app:1");
         assert_eq!(normalized("EVIL.com/app:1"), "evil.com/app:1");
+        assert_eq!(normalized("o:443/r:t"), "o:443/r:t");
     }
 
     #[test]
@@ -140,6 +146,16 @@ mod tests {
         assert_eq!(
             normalized("[:::::]/app"),
             "error: not a valid image reference: registry host [:::::] is not an IPv6 address"
+        );
+    }
+
+    #[test]
+    fn docker_hub_names_stay_within_the_length_limit_once_normalized() {
+        let name = "a".repeat(250);
+        assert!(Image::parse(&format!("docker.io/x/{name}")).is_ok());
+        assert_eq!(
+            normalized(&format!("inDex.docker.io/{name}")),
+            "error: not a valid image reference: the repository name is longer than 255 characters"
         );
     }
 

@@ -31,9 +31,9 @@ pub struct Registry<'a> {
     pub host: Cow<'a, str>,
     /// `None` for the default port (none written, or 443).
     pub port: Option<u16>,
-    /// How messages write the host, when its canonical form would not read
-    /// back as a registry: `Evil/app` pulls from the host `evil`, but
-    /// `evil/app` is a Docker Hub image, so messages keep `Evil`.
+    /// How messages write the registry when its canonical form would not read
+    /// back as one: `Evil/app` pulls from the host `evil`, but `evil/app` is
+    /// a Docker Hub image, so messages keep `Evil` (likewise `o:443`).
     shown_as: Option<&'a str>,
 }
 
@@ -65,7 +65,6 @@ impl<'a> Registry<'a> {
             return Err(RegistryError::NoRegistry);
         }
         let (host, port) = split_host_port(domain);
-        let written_host = host;
         let port = match port {
             None => None,
             Some(digits) => match parse_port(digits) {
@@ -77,8 +76,9 @@ impl<'a> Registry<'a> {
         let host = canonical_host(host)?;
         let host =
             if port.is_none() && DOCKER_HUB_NAMES.contains(&host.as_ref()) { Cow::Borrowed(DOCKER_HUB) } else { host };
-        // Recognized as a host only for its uppercase letters (see reference.rs).
-        let shown_as = (port.is_none() && !crate::reference::looks_like_domain(&host)).then_some(written_host);
+        // Recognized as a host only for its case or its `:443`: messages keep
+        // the domain as written (found by fuzzing: `o:443/r` shown as `o/r`).
+        let shown_as = (port.is_none() && !crate::reference::looks_like_domain(&host)).then_some(domain);
         Ok(Registry { host, port, shown_as })
     }
 

@@ -1,0 +1,74 @@
+//! Structured mutations of a real request (the bench's Deployment): values
+//! anywhere in the object are replaced by strings, numbers, nulls, lists or
+//! container-shaped values. `validate` must answer, and an image the
+//! settings reject that is planted in a container list must be rejected.
+#![no_main]
+
+use libfuzzer_sys::arbitrary::{self, Arbitrary};
+use libfuzzer_sys::fuzz_target;
+use serde_json::{Value, json};
+
+#[derive(Arbitrary, Debug)]
+struct Mutation {
+    at: u16,
+    kind: u8,
+    text: String,
+}
+
+fn paths(value: &Value, here: String, out: &mut Vec<String>) {
+    out.push(here.clone());
+    match value {
+        Value::Object(map) => {
+            map.iter().for_each(|(k, v)| paths(v, format!("{here}/{}", k.replace('~', "~0").replace('/', "~1")), out))
+        }
+        Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| paths(v, format!("{here}/{i}"), out)),
+        _ => {}
+    }
+}
+
+fuzz_target!(|mutations: Vec<Mutation>| {
+    let mut request: Value =
+        serde_json::from_str(include_str!("../../benches/fixtures/deployment-3-containers.json")).unwrap();
+    let settings = json!({"registries": {"reject": ["evil.io"]}, "tags": {"reject": ["latest"]}});
+    let mut planted = false;
+    for m in mutations.iter().take(8) {
+        let mut all = Vec::new();
+        paths(&request["object"], "/object".into(), &mut all);
+        let at = &all[usize::from(m.at) % all.len()];
+        let replacement = match m.kind % 7 {
+            0 => json!(m.text),
+            1 => json!(i64::from(m.at) - 1000),
+            2 => Value::Null,
+            3 => json!([m.text]),
+            4 => json!({"image": m.text}),
+            5 => json!({"containers": [{"name": "x", "image": m.text}]}),
+            _ => {
+                planted = true;
+                json!({"initContainers": [{"name": "planted", "image": "evil.io/planted:1"}]})
+            }
+        };
+        if let Some(slot) = request.pointer_mut(at) {
+            *slot = replacement;
+        }
+    }
+    let payload = serde_json::to_vec(&json!({"request": request, "settings": settings})).unwrap();
+    let raw = registry_guard::validate(&payload).expect("validate always answers");
+    let answer: Value = serde_json::from_slice(&raw).unwrap();
+    // A planted image survives only if a later mutation did not replace it;
+    // wherever it still is, outside metadata, it must be rejected.
+    if planted {
+        let mut all = Vec::new();
+        paths(&request["object"], "/object".into(), &mut all);
+        // The object's own metadata is skipped by design (ObjectMeta holds no
+        // images; an API server refuses one that does).
+        let hits: Vec<&String> = all
+            .iter()
+            .filter(|p| {
+                !p.starts_with("/object/metadata") && request.pointer(p).is_some_and(|v| v == "evil.io/planted:1")
+            })
+            .collect();
+        if !hits.is_empty() {
+            assert_eq!(answer["accepted"], false, "a planted rejected image was accepted at {hits:?}");
+        }
+    }
+});
