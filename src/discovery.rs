@@ -56,6 +56,8 @@ pub struct Payload<'de> {
     pub found: Vec<Found<'de>>,
     /// The settings, as raw JSON (checked as JSON, not yet as settings).
     pub settings: Option<&'de [u8]>,
+    /// The settings are byte for byte the `known_settings` given to `read`.
+    pub settings_known: bool,
 }
 
 /// What a value is, given where it stands.
@@ -328,7 +330,9 @@ impl<'de> Walker<'de, '_> {
                     return Err("the payload has two settings fields".into());
                 }
                 let start = self.parser.value_start();
-                if !self.known_settings.is_some_and(|known| self.parser.skip_known_value(known)) {
+                self.payload.settings_known =
+                    self.known_settings.is_some_and(|known| self.parser.skip_known_value(known));
+                if !self.payload.settings_known {
                     self.parser.skip_value().map_err(|e| e.to_string())?;
                 }
                 self.payload.settings = Some(&self.bytes[start..self.parser.position()]);
@@ -521,6 +525,7 @@ mod tests {
         for known in [None, Some(&br#"{"tags": {"reject": ["latest"]}}"#[..]), Some(&b"{}"[..])] {
             let payload = read(text, known).unwrap();
             assert_eq!(payload.settings, Some(&br#"{"tags": {"reject": ["latest"]}}"#[..]));
+            assert_eq!(payload.settings_known, known.is_some_and(|k| k.len() > 2), "{known:?}");
             assert_eq!(payload.operation.as_deref(), Some("CREATE"));
             assert_eq!(payload.found, [Found { field: "spec.containers[0].image".into(), image: Ok("a:1".into()) }]);
         }

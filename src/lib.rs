@@ -4,9 +4,9 @@
 //! The data path, top to bottom:
 //! payload read in one streaming pass, images found in the object
 //! (`discovery.rs` over `json.rs`) → settings, compiled once per distinct
-//! document (`settings.rs` → `rules::Policy`) → each parsed (`reference.rs`, `registry.rs`,
-//! `image.rs`) and decided on its own (`rules::decide`) → response
-//! (`response.rs`).
+//! document (`settings.rs` → `rules::Policy`) → each image parsed
+//! (`reference.rs`, `registry.rs`, `image.rs`) and decided on its own
+//! (`rules::decide`) → response (`response.rs`).
 
 pub mod discovery;
 pub mod glob;
@@ -53,7 +53,7 @@ pub fn validate(payload: &[u8]) -> CallResult {
     if payload.operation.as_deref() == Some("DELETE") {
         return response::accept();
     }
-    let compiled = compiled_settings(payload.settings.unwrap_or(b"{}"));
+    let compiled = compiled_settings(payload.settings.unwrap_or(b"{}"), payload.settings_known);
     let policy = match compiled.as_ref() {
         Ok(policy) => policy,
         Err(e) => return response::reject(format!("registry-guard settings are invalid: {e}")),
@@ -87,9 +87,11 @@ thread_local! {
     static COMPILED: RefCell<Option<(Vec<u8>, Compiled)>> = const { RefCell::new(None) };
 }
 
-fn compiled_settings(settings: &[u8]) -> Compiled {
+/// The compiled settings; `known`: the reader already found them equal to
+/// the cached document (no second comparison).
+fn compiled_settings(settings: &[u8], known: bool) -> Compiled {
     COMPILED.with_borrow_mut(|cache| match cache {
-        Some((text, compiled)) if json::equal_words(text, settings) => compiled.clone(),
+        Some((text, compiled)) if known || json::equal_words(text, settings) => compiled.clone(),
         _ => {
             let compiled = Rc::new(settings::compile_json(settings));
             *cache = Some((settings.to_vec(), compiled.clone()));
