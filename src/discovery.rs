@@ -123,6 +123,11 @@ impl Role {
         Ok(Some(format!("expected {expected}, found {found}")))
     }
 
+    /// Any value may stand here (a wrong type is no problem).
+    fn takes_any_value(self) -> bool {
+        matches!(self, Role::Any | Role::VolumeList | Role::Volume)
+    }
+
     /// Values of this role are part of the object (they have a field path).
     fn in_object(self) -> bool {
         !matches!(self, Role::Payload | Role::Request | Role::Operation)
@@ -288,14 +293,20 @@ impl<'de> Walker<'de, '_> {
                     self.string(role, s)?;
                     self.end_value(segment);
                 }
+                // Most numbers and booleans stand where anything may: the
+                // message is only built where it is needed.
                 Event::Number(n) => {
-                    let problem = role.wrong_type(&format!("the number {}", String::from_utf8_lossy(n)))?;
-                    self.malformed(problem);
+                    if !role.takes_any_value() {
+                        let problem = role.wrong_type(&format!("the number {}", String::from_utf8_lossy(n)))?;
+                        self.malformed(problem);
+                    }
                     self.end_value(segment);
                 }
                 Event::Bool(b) => {
-                    let problem = role.wrong_type(&format!("the boolean {b}"))?;
-                    self.malformed(problem);
+                    if !role.takes_any_value() {
+                        let problem = role.wrong_type(&format!("the boolean {b}"))?;
+                        self.malformed(problem);
+                    }
                     self.end_value(segment);
                 }
                 Event::Null => {
@@ -374,7 +385,7 @@ impl<'de> Walker<'de, '_> {
             Role::Operation => {
                 self.payload.operation = Some(s.decode().map_err(|e| format!("request.operation: {e}"))?)
             }
-            Role::Any | Role::VolumeList | Role::Volume => {}
+            _ if role.takes_any_value() => {}
             _ => {
                 let shown = s.decode().map(|d| format!("the string {:?}", crate::response::shorten(&d)));
                 let problem = role.wrong_type(shown.as_deref().unwrap_or("a string"))?;
