@@ -163,55 +163,52 @@ impl<'a> Parser<'a> {
     /// The next event; `None` once the whole input was one valid value.
     #[allow(clippy::should_implement_trait)] // fallible, so not an Iterator
     pub fn next(&mut self) -> Result<Option<Event<'a>>, JsonError> {
-        self.skip_whitespace();
-        let Some(&byte) = self.bytes.get(self.pos) else {
-            return if self.state == State::Done { Ok(None) } else { Err(self.error("unexpected end of input")) };
-        };
-        match self.state {
-            State::Done => Err(self.error("trailing characters after the value")),
-            State::FirstKey | State::Key => {
-                if byte == b'}' && self.state == State::FirstKey {
+        loop {
+            self.skip_whitespace();
+            let Some(&byte) = self.bytes.get(self.pos) else {
+                return if self.state == State::Done { Ok(None) } else { Err(self.error("unexpected end of input")) };
+            };
+            return match self.state {
+                State::Done => Err(self.error("trailing characters after the value")),
+                State::FirstKey | State::Key => {
+                    if byte == b'}' && self.state == State::FirstKey {
+                        self.pos += 1;
+                        return Ok(Some(self.close()));
+                    }
+                    if byte != b'"' {
+                        return Err(self.error("expected a key (a string)"));
+                    }
+                    let key = self.string()?;
+                    self.skip_whitespace();
+                    if self.bytes.get(self.pos) != Some(&b':') {
+                        return Err(self.error("expected ':' after a key"));
+                    }
                     self.pos += 1;
-                    return Ok(Some(self.close()));
+                    self.state = State::Value;
+                    Ok(Some(Event::Key(key)))
                 }
-                if byte != b'"' {
-                    return Err(self.error("expected a key (a string)"));
-                }
-                let key = self.string()?;
-                self.skip_whitespace();
-                if self.bytes.get(self.pos) != Some(&b':') {
-                    return Err(self.error("expected ':' after a key"));
-                }
-                self.pos += 1;
-                self.state = State::Value;
-                Ok(Some(Event::Key(key)))
-            }
-            State::AfterValue => {
-                let in_object = *self.stack.last().expect("AfterValue is only set inside a container");
-                self.pos += 1;
-                match (byte, in_object) {
-                    // The recursion is one level deep: the state is no
-                    // longer AfterValue.
-                    (b',', true) => {
-                        self.state = State::Key;
-                        self.next()
-                    }
-                    (b',', false) => {
-                        self.state = State::Value;
-                        self.next()
-                    }
-                    (b'}', true) | (b']', false) => Ok(Some(self.close())),
-                    _ => {
-                        self.pos -= 1;
-                        Err(self.error(if in_object { "expected ',' or '}'" } else { "expected ',' or ']'" }))
+                State::AfterValue => {
+                    let in_object = *self.stack.last().expect("AfterValue is only set inside a container");
+                    match (byte, in_object) {
+                        // A comma: go on to the next key or element.
+                        (b',', _) => {
+                            self.pos += 1;
+                            self.state = if in_object { State::Key } else { State::Value };
+                            continue;
+                        }
+                        (b'}', true) | (b']', false) => {
+                            self.pos += 1;
+                            Ok(Some(self.close()))
+                        }
+                        _ => Err(self.error(if in_object { "expected ',' or '}'" } else { "expected ',' or ']'" })),
                     }
                 }
-            }
-            State::FirstElement if byte == b']' => {
-                self.pos += 1;
-                Ok(Some(self.close()))
-            }
-            State::Value | State::FirstElement => self.value(byte).map(Some),
+                State::FirstElement if byte == b']' => {
+                    self.pos += 1;
+                    Ok(Some(self.close()))
+                }
+                State::Value | State::FirstElement => self.value(byte).map(Some),
+            };
         }
     }
 
