@@ -261,7 +261,11 @@ impl<'de> Walker<'de, '_> {
                 }
                 Event::ObjectStart => {
                     let children = match role {
-                        Role::Operation => return Err(role.wrong_type("a mapping").unwrap_err()),
+                        // Always an error for the operation.
+                        Role::Operation => {
+                            role.wrong_type("a mapping")?;
+                            Role::Any
+                        }
                         Role::ContainerList | Role::Image => {
                             let problem = role.wrong_type("a mapping")?;
                             self.malformed(problem);
@@ -310,8 +314,9 @@ impl<'de> Walker<'de, '_> {
                     self.end_value(segment);
                 }
                 Event::Null => {
+                    // An error for the envelope; nothing to pull elsewhere.
                     if matches!(role, Role::Payload | Role::Request) {
-                        return Err(role.wrong_type("null").unwrap_err());
+                        role.wrong_type("null")?;
                     }
                     self.end_value(segment);
                 }

@@ -466,10 +466,15 @@ impl Document {
     /// The value under `key` in a mapping.
     pub fn get(&self, key: &str) -> Option<&Document> {
         match self {
-            Document::Object(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            Document::Object(entries) => entry(entries, key),
             _ => None,
         }
     }
+}
+
+/// The value under `key` among a mapping's entries.
+pub fn entry<'v>(entries: &'v [(String, Document)], key: &str) -> Option<&'v Document> {
+    entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
 /// `a == b`, comparing eight bytes at a time (wasm's byte-wise memcmp is

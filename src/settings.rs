@@ -17,7 +17,7 @@
 
 use std::fmt;
 
-use crate::json::Document;
+use crate::json::{Document, entry as get};
 
 /// A mapping's entries, in order.
 type Map = [(String, Document)];
@@ -216,11 +216,6 @@ fn describe(value: &Document) -> String {
         Document::Array(_) => "a list".into(),
         Document::Object(_) => "a mapping".into(),
     }
-}
-
-/// The value under `key` in a mapping's entries.
-fn get<'v>(map: &'v Map, key: &str) -> Option<&'v Document> {
-    map.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
 #[cfg(test)]

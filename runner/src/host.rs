@@ -10,7 +10,7 @@
 //! interruption), so a policy that loops cannot hang the runner.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -62,17 +62,6 @@ fn engine() -> &'static Engine {
     })
 }
 
-/// A host capability call the guest made, and how it was answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HostCall {
-    pub binding: String,
-    pub namespace: String,
-    pub operation: String,
-    pub payload: String,
-    /// `Ok(response)` or `Err(error)` as sent back to the guest.
-    pub answer: Result<String, String>,
-}
-
 /// A compiled policy module.
 pub struct PolicyModule {
     pre: WasmtimeEngineProviderPre,
@@ -111,22 +100,12 @@ impl PolicyModule {
             .pre
             .rehydrate(Some(deadlines))
             .map_err(|e| HostError(format!("cannot instantiate the policy: {e}")))?;
-        let calls: Arc<Mutex<Vec<HostCall>>> = Arc::default();
-        let recorder = calls.clone();
-        let callback = move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
-            let answer = answer_host_call(binding, namespace, operation);
-            recorder.lock().unwrap_or_else(|e| e.into_inner()).push(HostCall {
-                binding: binding.into(),
-                namespace: namespace.into(),
-                operation: operation.into(),
-                payload: String::from_utf8_lossy(payload).into_owned(),
-                answer: answer.clone(),
-            });
-            answer.map(String::into_bytes).map_err(|e| e.into())
+        let callback = |_id: u64, binding: &str, namespace: &str, operation: &str, _payload: &[u8]| {
+            answer_host_call(binding, namespace, operation).map(String::into_bytes).map_err(|e| e.into())
         };
         let host = WapcHost::new(Box::new(provider), Some(Box::new(callback)))
             .map_err(|e| HostError(format!("the policy failed to initialize: {e}")))?;
-        let instance = PolicyInstance { host, calls };
+        let instance = PolicyInstance { host };
         let version = instance.protocol_version()?;
         if version != "v1" {
             return Err(HostError(format!("the policy speaks protocol {version:?}; this host speaks \"v1\"")));
@@ -170,7 +149,6 @@ pub struct ValidationResponse {
 /// One instance of a policy, kept across evaluations as a PolicyServer does.
 pub struct PolicyInstance {
     host: WapcHost,
-    calls: Arc<Mutex<Vec<HostCall>>>,
 }
 
 impl PolicyInstance {
@@ -218,11 +196,6 @@ impl PolicyInstance {
             }),
             Err(e) => internal_error(format!("policy evaluation failed: {e}")),
         }
-    }
-
-    /// The host capability calls made so far, and forgets them.
-    pub fn take_host_calls(&self) -> Vec<HostCall> {
-        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
