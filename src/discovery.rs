@@ -33,6 +33,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::ops::Range;
 
 use crate::json::{Event, Parser, RawStr};
 
@@ -43,6 +44,9 @@ pub struct Found<'de> {
     pub field: String,
     /// The image as written, or what is wrong with the value found there.
     pub image: Result<Cow<'de, str>, String>,
+    /// Where the image's string token (quotes included) stands in the
+    /// payload, for rewriting it in place; empty for malformed findings.
+    pub span: Range<usize>,
 }
 
 /// What the policy needs from a validate payload.
@@ -58,6 +62,10 @@ pub struct Payload<'de> {
     pub settings: Option<&'de [u8]>,
     /// The settings are byte for byte the `known_settings` given to `read`.
     pub settings_known: bool,
+    /// Where `request.object` stands in the payload, when it is a mapping.
+    pub object: Option<Range<usize>>,
+    /// Where `request.object` starts (set at its key).
+    object_start: Option<usize>,
 }
 
 /// What a value is, given where it stands.
@@ -233,7 +241,7 @@ impl<'de> Walker<'de, '_> {
     fn malformed(&mut self, problem: Option<String>) {
         if let Some(problem) = problem {
             let field = self.field();
-            self.payload.found.push(Found { field, image: Err(problem) });
+            self.payload.found.push(Found { field, image: Err(problem), span: 0..0 });
         }
     }
 
@@ -291,6 +299,12 @@ impl<'de> Walker<'de, '_> {
                 }
                 Event::ObjectEnd | Event::ArrayEnd => {
                     let frame = self.frames.pop().expect("the parser balances containers");
+                    // Only the object's own mapping reads its keys as Object.
+                    if frame.children == Role::Object
+                        && let Some(start) = self.payload.object_start
+                    {
+                        self.payload.object = Some(start..self.parser.position());
+                    }
                     self.end_value(frame.has_segment);
                 }
                 Event::String(s) => {
@@ -360,7 +374,13 @@ impl<'de> Walker<'de, '_> {
                 }
                 Ok((Role::Operation, false))
             }
-            Role::Request if key.is("object") => Ok((Role::Object, false)),
+            Role::Request if key.is("object") => {
+                if self.payload.object_start.is_some() {
+                    return Err("the request has two object fields".into());
+                }
+                self.payload.object_start = Some(self.parser.value_start());
+                Ok((Role::Object, false))
+            }
             Role::Payload | Role::Request => self.skip(),
             // Only the object's own mapping has keys read in the Object role.
             Role::Object if key.is("metadata") => self.skip(),
@@ -381,10 +401,14 @@ impl<'de> Walker<'de, '_> {
         match role {
             Role::Image => {
                 let field = self.field();
+                // The token's quotes stand either side of its raw bytes, which
+                // are a slice of the payload.
+                let start = s.raw.as_ptr() as usize - self.bytes.as_ptr() as usize - 1;
+                let span = start..start + s.raw.len() + 2;
                 match s.decode() {
                     Ok(image) if image.is_empty() => {}
-                    Ok(image) => self.payload.found.push(Found { field, image: Ok(image) }),
-                    Err(e) => self.payload.found.push(Found { field, image: Err(e.to_string()) }),
+                    Ok(image) => self.payload.found.push(Found { field, image: Ok(image), span }),
+                    Err(e) => self.payload.found.push(Found { field, image: Err(e.to_string()), span: 0..0 }),
                 }
             }
             Role::Operation => {
@@ -543,8 +567,20 @@ mod tests {
             assert_eq!(payload.settings, Some(&br#"{"tags": {"reject": ["latest"]}}"#[..]));
             assert_eq!(payload.settings_known, known.is_some_and(|k| k.len() > 2), "{known:?}");
             assert_eq!(payload.operation.as_deref(), Some("CREATE"));
-            assert_eq!(payload.found, [Found { field: "spec.containers[0].image".into(), image: Ok("a:1".into()) }]);
+            let found = &payload.found[..];
+            assert_eq!(found.len(), 1);
+            assert_eq!((found[0].field.as_str(), found[0].image.as_deref()), ("spec.containers[0].image", Ok("a:1")));
+            // Where the token and the object stand, for rewriting in place.
+            assert_eq!(&text[found[0].span.clone()], br#""a:1""#);
+            assert_eq!(&text[payload.object.unwrap()], br#"{"spec": {"containers": [{"image": "a:1"}]}}"#);
         }
+    }
+
+    #[test]
+    fn a_request_with_two_objects_is_refused() {
+        let text = br#"{"request": {"object": {}, "object": {"spec": {"containers": [{"image": "a"}]}}}}"#;
+        assert_eq!(read(text, None).unwrap_err(), "the request has two object fields");
+        assert_eq!(read(br#"{"request": {"object": null}}"#, None).unwrap().object, None);
     }
 
     #[test]

@@ -56,6 +56,21 @@ impl<'a> Image<'a> {
         Ok(Image { registry, path, tag: parsed.tag, digest: parsed.digest })
     }
 
+    /// The reference as it is written into an object: `registry/path`, then
+    /// the tag and digest that are set (no implicit `:latest`).
+    pub fn written(&self) -> String {
+        let mut out = format!("{}/{}", self.registry, self.path);
+        if let Some(tag) = self.tag {
+            out.push(':');
+            out.push_str(tag);
+        }
+        if let Some(digest) = self.digest {
+            out.push('@');
+            out.push_str(digest);
+        }
+        out
+    }
+
     /// The tag that tag rules apply to: the tag as written, `latest` when neither
     /// tag nor digest is written, none for a digest-only reference.
     pub fn tag_for_rules(&self) -> Option<&'a str> {

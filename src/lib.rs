@@ -5,15 +5,20 @@
 //! payload read in one streaming pass, images found in the object
 //! (`discovery.rs` over `json.rs`) → settings, compiled once per distinct
 //! document (`settings.rs` → `rules::Policy`) → each image parsed
-//! (`reference.rs`, `registry.rs`, `image.rs`) and decided on its own
-//! (`rules::decide`) → response (`response.rs`).
+//! (`reference.rs`, `registry.rs`, `image.rs`), mirrored (`mirror.rs`),
+//! decided (`rules::decide`) and pinned (`digest_lookup.rs`), one at a time
+//! (`evaluate.rs`) → response (`response.rs`): a rejection, an acceptance,
+//! or an acceptance with the object's images rewritten in place.
 
+pub mod digest_lookup;
 pub mod discovery;
+pub mod evaluate;
 pub mod glob;
 pub mod host_pattern;
 pub mod image;
 pub mod image_pattern;
 pub mod json;
+pub mod mirror;
 pub mod reference;
 pub mod registry;
 pub mod response;
@@ -27,8 +32,9 @@ use std::rc::Rc;
 use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
 
-use crate::image::Image;
-use crate::response::Violation;
+use std::collections::HashMap;
+
+use crate::evaluate::{Lookup, Outcome, evaluate};
 use crate::rules::Policy;
 use crate::settings::SettingsError;
 
@@ -42,43 +48,56 @@ pub extern "C" fn wapc_init() {
 /// waPC `validate`: `{"request": ..., "settings": ...}` → ValidationResponse.
 /// Never a guest error: whatever the payload, the answer is a verdict.
 pub fn validate(payload: &[u8]) -> CallResult {
-    let payload =
-        match COMPILED.with_borrow(|cache| discovery::read(payload, cache.as_ref().map(|(text, _)| &text[..]))) {
-            Ok(payload) => payload,
-            Err(e) => return response::reject(format!("registry-guard cannot read the admission request: {e}")),
-        };
+    validate_with(payload, &mut digest_lookup::manifest_digest)
+}
+
+/// `validate`, with digests looked up by `lookup` (the host, or a fake in tests).
+fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
+    let reject = |message: String| response::reject(message, Vec::new());
+    let payload = match COMPILED.with_borrow(|cache| discovery::read(bytes, cache.as_ref().map(|(text, _)| &text[..])))
+    {
+        Ok(payload) => payload,
+        Err(e) => return reject(format!("registry-guard cannot read the admission request: {e}")),
+    };
     if !payload.has_request {
-        return response::reject("registry-guard cannot read the admission request: it has no \"request\"".into());
+        return reject("registry-guard cannot read the admission request: it has no \"request\"".into());
     }
+    // Nothing to check or rewrite in an object that goes away.
     if payload.operation.as_deref() == Some("DELETE") {
-        return response::accept();
+        return response::accept(Vec::new());
     }
     let compiled = compiled_settings(payload.settings.unwrap_or(b"{}"), payload.settings_known);
     let policy = match compiled.as_ref() {
         Ok(policy) => policy,
-        Err(e) => return response::reject(format!("registry-guard settings are invalid: {e}")),
+        Err(e) => return reject(format!("registry-guard settings are invalid: {e}")),
     };
-    let violations: Vec<Violation> = payload.found.iter().filter_map(|found| check(policy, found)).collect();
-    if violations.is_empty() { response::accept() } else { response::reject(response::rejection_message(&violations)) }
-}
-
-/// The violation for one found image, if any. Allowed images (the common
-/// case) cost no allocation here.
-fn check(policy: &Policy, found: &discovery::Found<'_>) -> Option<Violation> {
-    let (image, reasons) = match &found.image {
-        Err(problem) => (None, vec![problem.clone()]),
-        Ok(written) => {
-            let reasons: Vec<String> = match Image::parse(written) {
-                Ok(image) => rules::decide(policy, &image).iter().map(ToString::to_string).collect(),
-                Err(e) => vec![e.to_string()],
-            };
-            if reasons.is_empty() {
-                return None;
-            }
-            (Some(written.to_string()), reasons)
+    // Each image is looked up once per request, however often it appears;
+    // not across requests: a tag may move, and the host keeps its own cache.
+    let mut answers: HashMap<String, Result<String, String>> = HashMap::new();
+    let mut lookup_once = |image: &str| answers.entry(image.to_string()).or_insert_with(|| lookup(image)).clone();
+    let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
+    for found in &payload.found {
+        let Outcome { violation, rewrite, warning } = evaluate(policy, found, &mut lookup_once);
+        violations.extend(violation);
+        warnings.extend(warning);
+        if let Some(rewrite) = rewrite {
+            edits.push((found.span.clone(), rewrite));
         }
-    };
-    Some(Violation { field: found.field.clone(), image, reasons })
+    }
+    if !violations.is_empty() {
+        return response::reject(response::rejection_message(&violations), warnings);
+    }
+    match payload.object {
+        Some(object) if !edits.is_empty() => {
+            // Spans are in the payload; the object is a slice of it.
+            let edits: Vec<_> = edits
+                .into_iter()
+                .map(|(span, image)| (span.start - object.start..span.end - object.start, image))
+                .collect();
+            response::mutate(&bytes[object], &edits, warnings)
+        }
+        _ => response::accept(warnings),
+    }
 }
 
 /// Settings as compiled: the policy, or why the settings are invalid.

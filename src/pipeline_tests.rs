@@ -254,7 +254,7 @@ fn invalid_settings_reject_every_request() {
     assert!(!ok);
     assert_eq!(
         message,
-        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests"
+        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors"
     );
 }
 
@@ -276,4 +276,94 @@ fn validate_settings_answers_valid_or_every_problem() {
         json!({"valid": false, "message": "registries.allow[0]: \"https://reg.corp\" is not a registry host; write it without a scheme; tags.reject: expected a list of strings, found the number 5"})
     );
     assert_eq!(answer("nope")["valid"], false);
+}
+
+/// `validate` with a fake registry that knows `nginx:1.25` (under either
+/// name) and nothing else; returns the response and the images looked up.
+fn respond_with_registry(settings: Value, operation: &str, object: &Value) -> (ValidationResponse, Vec<String>) {
+    let payload = json!({"request": {"uid": "1", "operation": operation, "object": object}, "settings": settings});
+    let mut asked = Vec::new();
+    let mut lookup = |image: &str| {
+        asked.push(image.to_string());
+        match image {
+            "docker.io/library/nginx:1.25" | "mirror.corp/hub/library/nginx:1.25" => Ok(DIGEST.to_string()),
+            _ => Err("manifest unknown".to_string()),
+        }
+    };
+    let raw = crate::validate_with(payload.to_string().as_bytes(), &mut lookup).unwrap();
+    (serde_json::from_slice(&raw).unwrap(), asked)
+}
+
+#[test]
+fn pinning_rewrites_every_location_in_place_and_nothing_else() {
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "annotations": {"image": "nginx:1.25"}},
+        "spec": {"replicas": 2, "template": {"spec": {
+            "initContainers": [{"name": "i", "image": "nginx:1.25"}],
+            "containers": [{"name": "c", "image": "nginx:1.25", "env": [{"name": "image", "value": "nginx:1.25"}]}],
+            "ephemeralContainers": [{"name": "e", "image": format!("redis@{DIGEST}")}],
+            "volumes": [{"name": "v", "image": {"reference": "nginx:1.25", "pullPolicy": "IfNotPresent"}}]
+        }}}
+    });
+    let (response, asked) = respond_with_registry(json!({"digests": {"pin": "required"}}), "CREATE", &deployment);
+    assert!(response.accepted, "{:?}", response.message);
+    // One lookup for the four uses of one image; none for the pinned one.
+    assert_eq!(asked, ["docker.io/library/nginx:1.25"]);
+    let pinned = format!("nginx:1.25@{DIGEST}");
+    let mut expected = deployment.clone();
+    let spec = &mut expected["spec"]["template"]["spec"];
+    spec["initContainers"][0]["image"] = json!(pinned);
+    spec["containers"][0]["image"] = json!(pinned);
+    spec["volumes"][0]["image"]["reference"] = json!(pinned);
+    assert_eq!(response.mutated_object, Some(expected));
+    assert_eq!(response.warnings, None);
+}
+
+#[test]
+fn nothing_changed_means_no_mutated_object() {
+    let object = pod(&[&format!("nginx@{DIGEST}")]);
+    let (response, asked) = respond_with_registry(json!({"digests": {"pin": "attempt"}}), "CREATE", &object);
+    assert!(response.accepted && response.mutated_object.is_none() && asked.is_empty());
+    let (response, _) = respond_with_registry(json!({}), "CREATE", &pod(&["nginx:1.25"]));
+    assert!(response.accepted && response.mutated_object.is_none());
+}
+
+#[test]
+fn delete_is_never_mutated_and_update_is() {
+    let settings = json!({"mirrors": [{"from": "docker.io", "to": "mirror.corp/hub"}]});
+    let (response, _) = respond_with_registry(settings.clone(), "DELETE", &pod(&["nginx:1.25"]));
+    assert!(response.accepted && response.mutated_object.is_none());
+    let (response, _) = respond_with_registry(settings, "UPDATE", &pod(&["nginx:1.25"]));
+    assert_eq!(
+        response.mutated_object.unwrap()["spec"]["containers"][0]["image"],
+        "mirror.corp/hub/library/nginx:1.25"
+    );
+}
+
+#[test]
+fn an_attempt_that_fails_is_accepted_with_a_warning_and_other_images_still_pinned() {
+    let (response, _) =
+        respond_with_registry(json!({"digests": {"pin": "attempt"}}), "CREATE", &pod(&["redis:7", "nginx:1.25"]));
+    assert!(response.accepted);
+    assert_eq!(
+        response.warnings.unwrap(),
+        [
+            "spec.containers[0].image \"redis:7\" was not pinned (digests.pin: attempt): the digest of \"docker.io/library/redis:7\": manifest unknown"
+        ]
+    );
+    let object = response.mutated_object.unwrap();
+    assert_eq!(object["spec"]["containers"][0]["image"], "redis:7");
+    assert_eq!(object["spec"]["containers"][1]["image"], format!("nginx:1.25@{DIGEST}"));
+}
+
+#[test]
+fn a_rejection_carries_no_mutation() {
+    let settings = json!({"digests": {"pin": "required"}});
+    let (response, _) = respond_with_registry(settings, "CREATE", &pod(&["nginx:1.25", "redis:7"]));
+    assert!(!response.accepted && response.mutated_object.is_none());
+    assert_eq!(
+        response.message.unwrap(),
+        "spec.containers[1].image \"redis:7\": its digest could not be looked up (digests.pin: required): \"docker.io/library/redis:7\": manifest unknown"
+    );
 }

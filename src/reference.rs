@@ -46,7 +46,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// Longest path (repository name without the domain) the grammar accepts.
-const NAME_TOTAL_LENGTH_MAX: usize = 255;
+pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
 /// Longest tag the grammar accepts.
 const TAG_LENGTH_MAX: usize = 128;
 

@@ -82,6 +82,13 @@ impl<'a> Registry<'a> {
         Ok(Registry { host, port, shown_as })
     }
 
+    /// An owned copy, for registries kept in the compiled settings. Only for
+    /// registries whose canonical form reads back as a registry (the display
+    /// override is dropped).
+    pub fn into_owned(self) -> Registry<'static> {
+        Registry { host: Cow::Owned(self.host.into_owned()), port: self.port, shown_as: None }
+    }
+
     pub fn is_docker_hub(&self) -> bool {
         self.port.is_none() && self.host == DOCKER_HUB
     }

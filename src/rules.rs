@@ -10,6 +10,7 @@ use std::fmt;
 use crate::host_pattern::HostSet;
 use crate::image::Image;
 use crate::image_pattern::ImageSet;
+use crate::mirror::Mirrors;
 use crate::tag_pattern::TagSet;
 
 /// A rule section: an allow list, a reject list, or both.
@@ -28,18 +29,68 @@ pub struct Policy {
     /// `allow` is `None` when `tags.allow` is absent or empty.
     pub tags: Section<TagSet>,
     pub require_digest: bool,
+    /// `digests.pin`.
+    pub pin: Pin,
+    pub mirrors: Mirrors,
+}
+
+/// `digests.pin`: whether images without a digest are pinned to the digest
+/// their tag points to now.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Pin {
+    #[default]
+    Never,
+    /// Pin when the lookup works; otherwise leave the image, with a warning.
+    Attempt,
+    /// Pin, or reject the image when the lookup fails.
+    Required,
+}
+
+impl Policy {
+    /// The settings can change objects (pinning or mirrors). Without them the
+    /// policy never mutates and never calls the host.
+    pub fn mutates(&self) -> bool {
+        self.pin != Pin::Never || !self.mirrors.is_empty()
+    }
 }
 
 /// One reason an image is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
-    RegistryRejected { registry: String, rule: String },
-    RegistryNotAllowed { registry: String, allowed: String },
-    ImageRejected { image: String, rule: String },
-    ImageNotAllowed { image: String, allowed: String },
-    TagRejected { tag: String, implicit: bool, rule: String },
-    TagNotAllowed { tag: String, implicit: bool, allowed: String },
+    RegistryRejected {
+        registry: String,
+        rule: String,
+    },
+    RegistryNotAllowed {
+        registry: String,
+        allowed: String,
+    },
+    ImageRejected {
+        image: String,
+        rule: String,
+    },
+    ImageNotAllowed {
+        image: String,
+        allowed: String,
+    },
+    TagRejected {
+        tag: String,
+        implicit: bool,
+        rule: String,
+    },
+    TagNotAllowed {
+        tag: String,
+        implicit: bool,
+        allowed: String,
+    },
     DigestRequired,
+    /// `digests.pin: required` and the host could not give the digest.
+    PinFailed {
+        image: String,
+        error: String,
+    },
+    /// A mirror rule would produce an invalid name.
+    MirrorRefused(String),
 }
 
 impl fmt::Display for Reason {
@@ -68,6 +119,10 @@ impl fmt::Display for Reason {
             Reason::DigestRequired => {
                 f.write_str("the image is not pinned by digest (digests.require: true; write it as name@sha256:...)")
             }
+            Reason::PinFailed { image, error } => {
+                write!(f, "its digest could not be looked up (digests.pin: required): {image:?}: {error}")
+            }
+            Reason::MirrorRefused(why) => write!(f, "{why} (mirrors)"),
         }
     }
 }

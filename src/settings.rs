@@ -8,7 +8,8 @@
 //! registries: {allow: [host patterns], reject: [host patterns]}
 //! images:     {allow: [image patterns], reject: [image patterns]}
 //! tags:       {allow: [tag patterns], reject: [tag patterns]}
-//! digests:    {require: bool}
+//! digests:    {require: bool, pin: never | attempt | required}
+//! mirrors:    [{from: host pattern, to: registry host[/path prefix]}, ...]
 //! ```
 //!
 //! An empty allow list means what it means in trusted-repos: nothing is
@@ -24,7 +25,8 @@ type Map = [(String, Document)];
 
 use crate::host_pattern::{HostPattern, HostSet};
 use crate::image_pattern::ImageSet;
-use crate::rules::{Policy, Section};
+use crate::mirror::{Mirror, Mirrors};
+use crate::rules::{Pin, Policy, Section};
 use crate::tag_pattern::TagSet;
 
 /// The settings errors, each prefixed with its path.
@@ -65,9 +67,11 @@ struct Reader {
     errors: Vec<String>,
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["registries", "images", "tags", "digests"];
+const TOP_LEVEL_KEYS: &[&str] = &["registries", "images", "tags", "digests", "mirrors"];
 const LIST_KEYS: &[&str] = &["allow", "reject"];
-const DIGEST_KEYS: &[&str] = &["require"];
+const DIGEST_KEYS: &[&str] = &["require", "pin"];
+const MIRROR_KEYS: &[&str] = &["from", "to"];
+const PIN_VALUES: &str = "never, attempt or required";
 
 impl Reader {
     fn error(&mut self, path: &str, message: impl fmt::Display) {
@@ -102,8 +106,90 @@ impl Reader {
             && let Some(digests) = self.object("digests", digests, DIGEST_KEYS)
         {
             policy.require_digest = self.boolean("digests.require", get(digests, "require"));
+            policy.pin = self.pin(get(digests, "pin"));
+        }
+        if let Some(mirrors) = get(root, "mirrors") {
+            policy.mirrors = self.mirrors(mirrors);
         }
         policy
+    }
+
+    fn pin(&mut self, value: Option<&Document>) -> Pin {
+        match value {
+            None | Some(Document::Null) => Pin::Never,
+            Some(Document::String(s)) => match s.as_str() {
+                "never" => Pin::Never,
+                "attempt" => Pin::Attempt,
+                "required" => Pin::Required,
+                other => {
+                    self.error("digests.pin", format_args!("expected {PIN_VALUES}, found {other:?}"));
+                    Pin::Never
+                }
+            },
+            Some(other) => {
+                self.error("digests.pin", format_args!("expected {PIN_VALUES}, found {}", describe(other)));
+                Pin::Never
+            }
+        }
+    }
+
+    fn mirrors(&mut self, value: &Document) -> Mirrors {
+        let mut mirrors = Mirrors::default();
+        let items = match value {
+            Document::Null => return mirrors,
+            Document::Array(items) => items,
+            other => {
+                self.error("mirrors", format_args!("expected a list of {{from, to}} rules, found {}", describe(other)));
+                return mirrors;
+            }
+        };
+        // The settings index of each rule kept, for messages.
+        let mut kept = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let path = format!("mirrors[{i}]");
+            let Document::Object(rule) = item else {
+                self.error(&path, format_args!("expected a mapping with from and to, found {}", describe(item)));
+                continue;
+            };
+            for key in rule.iter().map(|(k, _)| k).filter(|k| !MIRROR_KEYS.contains(&k.as_str())) {
+                self.error("", format_args!("unknown setting \"{path}.{key}\"; expected one of: from, to"));
+            }
+            let (Some(from), Some(to)) = (self.text(&path, rule, "from"), self.text(&path, rule, "to")) else {
+                continue;
+            };
+            match Mirror::parse(from, to) {
+                Ok(mirror) => match mirrors.shadowed_by(&mirror) {
+                    Some(earlier) => self.error(
+                        &format!("{path}.from"),
+                        format_args!(
+                            "{from:?} is already matched by mirrors[{}]; only the first matching rule applies",
+                            kept[earlier]
+                        ),
+                    ),
+                    None => {
+                        mirrors.0.push(mirror);
+                        kept.push(i);
+                    }
+                },
+                Err((field, why)) => self.error(&format!("{path}.{field}"), why),
+            }
+        }
+        mirrors
+    }
+
+    /// The required string `key` of a mapping at `path`.
+    fn text<'v>(&mut self, path: &str, map: &'v Map, key: &str) -> Option<&'v str> {
+        match get(map, key) {
+            Some(Document::String(s)) => Some(s),
+            None | Some(Document::Null) => {
+                self.error(path, format_args!("{key} is missing"));
+                None
+            }
+            Some(other) => {
+                self.error(&format!("{path}.{key}"), format_args!("expected a string, found {}", describe(other)));
+                None
+            }
+        }
     }
 
     /// `value` as an object whose keys are all in `known`; `None` for null.
@@ -254,7 +340,7 @@ mod tests {
     fn unknown_keys_are_errors_naming_the_key() {
         assert_eq!(
             errors(json!({"registry": {"allow": ["a.io"]}})),
-            ["unknown setting \"registry\"; expected one of: registries, images, tags, digests"]
+            ["unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors"]
         );
         assert_eq!(
             errors(json!({"registries": {"allowed": ["a.io"]}})),
@@ -262,7 +348,7 @@ mod tests {
         );
         assert_eq!(
             errors(json!({"digests": {"required": true}})),
-            ["unknown setting \"digests.required\"; expected one of: require"]
+            ["unknown setting \"digests.required\"; expected one of: require, pin"]
         );
     }
 
@@ -295,6 +381,54 @@ mod tests {
         );
         assert!(found[1].starts_with("images.reject[0]: \"Nginx:1\" is not a valid image reference"), "{}", found[1]);
         assert!(found[2].starts_with("tags.reject[0]: \"bad tag\" is not a tag pattern"));
+    }
+
+    #[test]
+    fn pin_and_mirrors_are_read() {
+        let policy = compile(&doc(json!({
+            "digests": {"pin": "attempt"},
+            "mirrors": [{"from": "docker.io", "to": "registry.corp.example/dockerhub"}]
+        })))
+        .unwrap();
+        assert_eq!(policy.pin, Pin::Attempt);
+        assert_eq!(policy.mirrors.0.len(), 1);
+        assert!(policy.mutates());
+        assert!(!compile(&doc(json!({"digests": {"pin": "never"}, "mirrors": []}))).unwrap().mutates());
+    }
+
+    #[test]
+    fn bad_pin_and_mirror_settings_name_their_path() {
+        assert_eq!(
+            errors(json!({"digests": {"pin": "always"}})),
+            ["digests.pin: expected never, attempt or required, found \"always\""]
+        );
+        assert_eq!(
+            errors(json!({"digests": {"pin": true}})),
+            ["digests.pin: expected never, attempt or required, found the boolean true"]
+        );
+        assert_eq!(
+            errors(json!({"mirrors": {"from": "docker.io"}})),
+            ["mirrors: expected a list of {from, to} rules, found a mapping"]
+        );
+        assert_eq!(
+            errors(json!({"mirrors": [
+                "docker.io",
+                {"from": "docker.io"},
+                {"from": "docker.io", "to": "dockerhub"},
+                {"from": "quay.io", "to": "mirror.corp", "via": "x"},
+                {"from": "ghcr.io", "to": "mirror.corp"},
+                {"from": "GHCR.io", "to": "other.corp"},
+                {"from": 1, "to": "mirror.corp"}
+            ]})),
+            [
+                "mirrors[0]: expected a mapping with from and to, found the string \"docker.io\"",
+                "mirrors[1]: to is missing",
+                "mirrors[2].to: \"dockerhub\" is not a registry host with a dot, a port or localhost, then an optional path (registry.corp.example/dockerhub)",
+                "unknown setting \"mirrors[3].via\"; expected one of: from, to",
+                "mirrors[5].from: \"GHCR.io\" is already matched by mirrors[4]; only the first matching rule applies",
+                "mirrors[6].from: expected a string, found the number 1",
+            ]
+        );
     }
 
     #[test]

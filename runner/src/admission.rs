@@ -109,6 +109,12 @@ pub struct AdmissionResponse {
     pub warnings: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_annotations: Option<Value>,
+    /// `JSONPatch` when the policy mutated the object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch_type: Option<String>,
+    /// The JSON patch, base64-encoded, as the API server receives it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -120,7 +126,7 @@ pub struct Status {
 }
 
 impl AdmissionResponse {
-    pub fn new(uid: &str, response: &ValidationResponse) -> Self {
+    pub fn new(uid: &str, response: &ValidationResponse, patch: Option<&[Value]>) -> Self {
         let status = (response.message.is_some() || response.code.is_some())
             .then(|| Status { message: response.message.clone(), code: response.code });
         AdmissionResponse {
@@ -129,6 +135,8 @@ impl AdmissionResponse {
             status,
             warnings: response.warnings.clone(),
             audit_annotations: response.audit_annotations.clone(),
+            patch_type: patch.map(|_| "JSONPatch".to_string()),
+            patch: patch.map(|ops| crate::patch::base64(&serde_json::to_vec(ops).unwrap_or_default())),
         }
     }
 }

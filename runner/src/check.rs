@@ -5,8 +5,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::admission::{AdmissionResponse, Document, classify, create_request};
+use crate::capabilities::HostCall;
 use crate::host::PolicyInstance;
 use crate::manifests::Sourced;
+use crate::patch;
 
 /// The verdict on one object (or one admission request).
 #[derive(Debug, Serialize)]
@@ -23,6 +25,15 @@ pub struct Verdict {
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// When the policy mutated the object: the JSON patch from the object
+    /// to its mutation, and the mutated object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub patch: Option<Vec<Value>>,
+    #[serde(rename = "mutatedObject", skip_serializing_if = "Option::is_none")]
+    pub mutated_object: Option<Value>,
+    /// The host capabilities the policy called, and their answers.
+    #[serde(rename = "hostCalls", skip_serializing_if = "Vec::is_empty")]
+    pub host_calls: Vec<HostCall>,
     /// For AdmissionReview/AdmissionRequest inputs: the response as kwctl prints it.
     #[serde(rename = "admissionResponse", skip_serializing_if = "Option::is_none")]
     pub admission_response: Option<AdmissionResponse>,
@@ -38,6 +49,7 @@ impl Verdict {
             _ => object.push_str(&format!(" ({}#{})", self.source, self.document)),
         }
         match (&self.allowed, &self.message) {
+            (true, _) if self.patch.is_some() => format!("ok   {object} (mutated)"),
             (true, _) => format!("ok   {object}"),
             (false, Some(message)) => format!("deny {object}: {message}"),
             (false, None) => format!("deny {object}"),
@@ -59,6 +71,9 @@ pub fn check(instance: &PolicyInstance, settings: &Value, documents: Vec<Sourced
                 Document::Request(request) => (request, true),
             };
             let response = instance.validate(&request, settings);
+            let host_calls = instance.take_host_calls();
+            let original = request.get("object").unwrap_or(&Value::Null);
+            let patch = response.mutated_object.as_ref().map(|mutated| patch::diff(original, mutated));
             let text = |pointer: &str| request.pointer(pointer).and_then(Value::as_str).map(str::to_string);
             let uid = text("/uid").unwrap_or_default();
             verdicts.push(Verdict {
@@ -70,7 +85,10 @@ pub fn check(instance: &PolicyInstance, settings: &Value, documents: Vec<Sourced
                 allowed: response.accepted,
                 message: response.message.clone(),
                 warnings: response.warnings.clone().unwrap_or_default(),
-                admission_response: is_admission.then(|| AdmissionResponse::new(&uid, &response)),
+                admission_response: is_admission.then(|| AdmissionResponse::new(&uid, &response, patch.as_deref())),
+                patch,
+                mutated_object: response.mutated_object,
+                host_calls,
             });
         }
     }

@@ -10,7 +10,7 @@
 //! interruption), so a policy that loops cannot hang the runner.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -18,6 +18,8 @@ use serde_json::Value;
 use wapc::WapcHost;
 use wasmtime_provider::wasmtime::{Config, Engine, ProfilingStrategy};
 use wasmtime_provider::{EpochDeadlines, ResourceLimits, WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+use crate::capabilities::{Host, HostCall};
 
 /// One epoch tick; deadlines are counted in ticks.
 const TICK: Duration = Duration::from_millis(100);
@@ -92,33 +94,31 @@ impl PolicyModule {
         Ok(PolicyModule { pre })
     }
 
-    /// A fresh instance, initialized (`wapc_init`) and checked to speak
-    /// Kubewarden's protocol v1.
+    /// A fresh instance whose host answers logging only (see `capabilities`).
     pub fn instantiate(&self) -> Result<PolicyInstance, HostError> {
+        self.instantiate_with(Arc::new(Host::default()))
+    }
+
+    /// A fresh instance, initialized (`wapc_init`) and checked to speak
+    /// Kubewarden's protocol v1, whose host calls `host` answers.
+    pub fn instantiate_with(&self, host: Arc<Host>) -> Result<PolicyInstance, HostError> {
         let deadlines = EpochDeadlines { wapc_init: DEADLINE_TICKS, wapc_func: DEADLINE_TICKS };
         let provider = self
             .pre
             .rehydrate(Some(deadlines))
             .map_err(|e| HostError(format!("cannot instantiate the policy: {e}")))?;
-        let callback = |_id: u64, binding: &str, namespace: &str, operation: &str, _payload: &[u8]| {
-            answer_host_call(binding, namespace, operation).map(String::into_bytes).map_err(|e| e.into())
+        let answering = host.clone();
+        let callback = move |_id: u64, binding: &str, namespace: &str, operation: &str, payload: &[u8]| {
+            answering.answer(binding, namespace, operation, payload).map_err(|e| e.into())
         };
-        let host = WapcHost::new(Box::new(provider), Some(Box::new(callback)))
+        let wapc = WapcHost::new(Box::new(provider), Some(Box::new(callback)))
             .map_err(|e| HostError(format!("the policy failed to initialize: {e}")))?;
-        let instance = PolicyInstance { host };
+        let instance = PolicyInstance { host: wapc, capabilities: host };
         let version = instance.protocol_version()?;
         if version != "v1" {
             return Err(HostError(format!("the policy speaks protocol {version:?}; this host speaks \"v1\"")));
         }
         Ok(instance)
-    }
-}
-
-/// Answers the host capabilities this runner offers: logging only, for now.
-fn answer_host_call(binding: &str, namespace: &str, operation: &str) -> Result<String, String> {
-    match (binding, namespace, operation) {
-        ("kubewarden", "tracing", "log") => Ok(String::new()),
-        _ => Err(format!("host capability {binding}/{namespace}/{operation} is not available in this runner")),
     }
 }
 
@@ -149,9 +149,15 @@ pub struct ValidationResponse {
 /// One instance of a policy, kept across evaluations as a PolicyServer does.
 pub struct PolicyInstance {
     host: WapcHost,
+    capabilities: Arc<Host>,
 }
 
 impl PolicyInstance {
+    /// The host calls the policy made since the last time this was asked.
+    pub fn take_host_calls(&self) -> Vec<HostCall> {
+        self.capabilities.take_calls()
+    }
+
     pub fn protocol_version(&self) -> Result<String, HostError> {
         let raw = self
             .host

@@ -2,6 +2,9 @@
 //! the way a PolicyServer does, on manifests or admission requests.
 //!
 //! - `host`: loads the module into wasmtime and speaks waPC to it;
+//! - `capabilities`: the host capabilities it answers (a fake registry for
+//!   manifest digests), recorded;
+//! - `patch`: the JSON patch between an object and its mutation;
 //! - `manifests`: reads YAML/JSON documents from files, folders, stdin;
 //! - `admission`: wraps objects into AdmissionRequests, answers into
 //!   AdmissionResponses;
@@ -10,9 +13,11 @@
 
 pub mod admission;
 pub mod bench;
+pub mod capabilities;
 pub mod check;
 pub mod host;
 pub mod manifests;
+pub mod patch;
 
 use std::path::PathBuf;
 

@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use registry_guard_runner::bench::{self, BenchConfig};
+use registry_guard_runner::capabilities::{self, Host};
 use registry_guard_runner::check::check;
 use registry_guard_runner::host::{PolicyInstance, PolicyModule};
 use registry_guard_runner::{default_policy_path, manifests};
@@ -14,7 +16,8 @@ const USAGE: &str = "\
 registry-guard: check Kubernetes manifests against the registry-guard policy, offline
 
 Usage:
-  registry-guard check [--policy PATH] [--settings FILE] [--output text|json] INPUT...
+  registry-guard check [--policy PATH] [--settings FILE] [--digests FILE] [--output text|json]
+                       [--show-mutation] [--show-host-calls] [--record-host-calls FILE] INPUT...
   registry-guard settings [--policy PATH] FILE
   registry-guard bench [--policy PATH] [--baseline PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
   registry-guard help
@@ -28,6 +31,14 @@ Options:
   --policy PATH     the policy module (default: $REGISTRY_GUARD_POLICY, else ./policy.wasm)
   --settings FILE   policy settings, YAML or JSON (default: {}, which allows everything)
   --output FORMAT   text (one line per object, the default) or json
+  --digests FILE    answer the policy's manifest digest lookups (digests.pin) from
+                    this YAML file of `image: digest` or `image: {error: message}`;
+                    images not in it are answered: manifest unknown
+  --show-mutation   print the JSON patch of every object the policy mutated
+  --show-host-calls print every host capability call and its answer
+  --record-host-calls FILE
+                    write the host calls as a kwctl session file, for
+                    `kwctl run --replay-host-capabilities-interactions FILE`
   --baseline PATH   bench: the baseline policy (default: what `make bench` builds)
   --fixtures DIR    bench: the fixtures (default: benches/fixtures)
   --iterations N    bench: timed validate calls per fixture (default 5000)
@@ -62,6 +73,10 @@ fn main() -> ExitCode {
 struct Options {
     policy: Option<PathBuf>,
     settings: Option<String>,
+    digests: Option<String>,
+    show_mutation: bool,
+    show_host_calls: bool,
+    record_host_calls: Option<PathBuf>,
     json: bool,
     baseline: Option<PathBuf>,
     fixtures: Option<PathBuf>,
@@ -79,6 +94,10 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
         match arg.as_str() {
             "--policy" => options.policy = Some(PathBuf::from(value("--policy")?)),
             "--settings" => options.settings = Some(value("--settings")?),
+            "--digests" => options.digests = Some(value("--digests")?),
+            "--record-host-calls" => options.record_host_calls = Some(PathBuf::from(value("--record-host-calls")?)),
+            "--show-mutation" => options.show_mutation = true,
+            "--show-host-calls" => options.show_host_calls = true,
             "--baseline" => options.baseline = Some(PathBuf::from(value("--baseline")?)),
             "--fixtures" => options.fixtures = Some(PathBuf::from(value("--fixtures")?)),
             "--iterations" => options.iterations = Some(number("--iterations", &value("--iterations")?)?),
@@ -115,6 +134,13 @@ fn run(args: &[String]) -> Result<u8, Fatal> {
 }
 
 fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
+    let host = match &options.digests {
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| Fatal(format!("{file}: cannot read: {e}")))?;
+            Host::with_digests(file, &text)?
+        }
+        None => Host::default(),
+    };
     let path = options.policy.clone().unwrap_or_else(default_policy_path);
     if !path.exists() {
         return Err(Fatal(format!(
@@ -122,7 +148,7 @@ fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
             path.display()
         )));
     }
-    Ok(PolicyModule::load(&path)?.instantiate()?)
+    Ok(PolicyModule::load(&path)?.instantiate_with(Arc::new(host))?)
 }
 
 fn run_settings(options: Options) -> Result<u8, Fatal> {
@@ -156,6 +182,11 @@ fn run_check(options: Options) -> Result<u8, Fatal> {
         return Err(Fatal(format!("{file}: invalid settings: {}", verdict.message.unwrap_or_default())));
     }
     let verdicts = check(&instance, &settings, documents)?;
+    if let Some(file) = &options.record_host_calls {
+        let calls: Vec<_> = verdicts.iter().flat_map(|v| v.host_calls.iter().cloned()).collect();
+        let session = capabilities::kwctl_session(&calls)?;
+        std::fs::write(file, session).map_err(|e| Fatal(format!("{}: cannot write: {e}", file.display())))?;
+    }
     if options.json {
         println!("{}", serde_json::to_string_pretty(&verdicts)?);
     } else {
@@ -166,6 +197,18 @@ fn run_check(options: Options) -> Result<u8, Fatal> {
             }
             for warning in &verdict.warnings {
                 println!("     warning: {warning}");
+            }
+            if options.show_host_calls {
+                for call in &verdict.host_calls {
+                    println!("     host: {}", capabilities::describe(call));
+                }
+            }
+            if options.show_mutation
+                && let Some(patch) = &verdict.patch
+            {
+                for op in patch {
+                    println!("     patch: {}", serde_json::to_string(op)?);
+                }
             }
         }
     }

@@ -15,13 +15,13 @@ fn each_kind_of_settings_error_names_its_setting() {
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"registry": {"allow": ["a.io"]}}),
-            "unknown setting \"registry\"; expected one of: registries, images, tags, digests",
+            "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors",
         ),
         (
             json!({"registries": {"allowed": ["a.io"]}}),
             "unknown setting \"registries.allowed\"; expected one of: allow, reject",
         ),
-        (json!({"digests": {"pinned": true}}), "unknown setting \"digests.pinned\"; expected one of: require"),
+        (json!({"digests": {"pinned": true}}), "unknown setting \"digests.pinned\"; expected one of: require, pin"),
         (json!(["a.io"]), "the settings: expected a mapping, found a list"),
         (json!({"images": "nginx"}), "images: expected a mapping, found the string \"nginx\""),
         (

@@ -1,0 +1,272 @@
+//! The host capabilities this runner answers, in place of a PolicyServer's:
+//!
+//! - `kubewarden/tracing/log`: accepted and dropped;
+//! - `kubewarden/oci/v1/manifest_digest`: answered from a fake registry, a
+//!   YAML file of `image: digest` (or `image: {error: message}`) given with
+//!   `--digests`. Its keys are normalized as the policy normalizes images
+//!   (`nginx:1.25` is `docker.io/library/nginx:1.25`), so either spelling
+//!   matches. An image not in the file is answered with a "manifest
+//!   unknown" error, as a registry answers it;
+//! - anything else: an error naming the capability.
+//!
+//! Every call but logging is recorded (what was asked, what was answered),
+//! for the runner's output and for `--record-host-calls`, which writes the
+//! session file `kwctl run --replay-host-capabilities-interactions` reads.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use registry_guard::image::Image;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// The capability this runner fakes.
+pub const MANIFEST_DIGEST: &str = "kubewarden/oci/v1/manifest_digest";
+
+/// One answered host call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostCall {
+    /// `binding/namespace/operation`.
+    pub capability: String,
+    /// The request as the policy sent it (for manifest digests, the image).
+    pub request: String,
+    /// The answer's payload, or the error the policy got.
+    #[serde(flatten)]
+    pub answer: Answer,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Answer {
+    Payload(String),
+    Error(String),
+}
+
+/// A fake registry's answer for one image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    Digest(String),
+    Error(String),
+}
+
+/// The host side of one policy instance.
+#[derive(Debug, Default)]
+pub struct Host {
+    /// `None`: no `--digests` file; lookups fail saying so.
+    registry: Option<FakeRegistry>,
+    log: Mutex<Vec<HostCall>>,
+}
+
+#[derive(Debug)]
+struct FakeRegistry {
+    source: String,
+    entries: HashMap<String, Entry>,
+}
+
+/// `nginx:1.25` → `docker.io/library/nginx:1.25`; `None` when not an image.
+fn normalized(image: &str) -> Option<String> {
+    Image::parse(image).ok().map(|image| image.to_string())
+}
+
+impl Host {
+    /// A host answering digests from the YAML text of a `--digests` file
+    /// (`source` names it in messages).
+    pub fn with_digests(source: &str, text: &str) -> Result<Host, String> {
+        let document: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| format!("{source}: not YAML: {e}"))?;
+        let serde_yaml::Value::Mapping(mapping) = document else {
+            return Err(format!("{source}: expected a mapping of image: digest"));
+        };
+        let mut entries = HashMap::new();
+        for (key, value) in mapping {
+            let Some(key) = key.as_str() else {
+                return Err(format!("{source}: every key must be an image, found {key:?}"));
+            };
+            let image = Image::parse(key).map_err(|e| format!("{source}: {key:?}: {e}"))?;
+            if image.digest.is_some() {
+                return Err(format!("{source}: {key:?}: keys name tags; this one already has a digest"));
+            }
+            let entry = match &value {
+                serde_yaml::Value::String(digest) => Entry::Digest(digest.clone()),
+                serde_yaml::Value::Mapping(m) => match m.get("error").and_then(serde_yaml::Value::as_str) {
+                    Some(message) if m.len() == 1 => Entry::Error(message.to_string()),
+                    _ => return Err(format!("{source}: {key:?}: expected a digest or {{error: message}}")),
+                },
+                _ => return Err(format!("{source}: {key:?}: expected a digest or {{error: message}}")),
+            };
+            if entries.insert(image.to_string(), entry).is_some() {
+                return Err(format!("{source}: {key:?} names an image already in the file"));
+            }
+        }
+        Ok(Host { registry: Some(FakeRegistry { source: source.to_string(), entries }), log: Mutex::default() })
+    }
+
+    /// Answers one waPC host call from the guest.
+    pub fn answer(&self, binding: &str, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        let capability = format!("{binding}/{namespace}/{operation}");
+        if capability == "kubewarden/tracing/log" {
+            return Ok(Vec::new());
+        }
+        let (request, result) = if capability == MANIFEST_DIGEST {
+            match serde_json::from_slice::<String>(payload) {
+                Ok(image) => {
+                    let result = self.manifest_digest(&image);
+                    (image, result)
+                }
+                Err(e) => (
+                    String::from_utf8_lossy(payload).into_owned(),
+                    Err(format!("the request is not an image as a JSON string: {e}")),
+                ),
+            }
+        } else {
+            let error = format!("host capability {capability} is not available in this runner");
+            (String::from_utf8_lossy(payload).into_owned(), Err(error))
+        };
+        let answer = match &result {
+            Ok(payload) => Answer::Payload(payload.clone()),
+            Err(e) => Answer::Error(e.clone()),
+        };
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(HostCall { capability, request, answer });
+        result.map(String::into_bytes)
+    }
+
+    fn manifest_digest(&self, image: &str) -> Result<String, String> {
+        let Some(registry) = &self.registry else {
+            return Err(format!("cannot look up {image:?}: no --digests file was given to the runner"));
+        };
+        let key = normalized(image).ok_or_else(|| format!("{image:?} is not an image reference"))?;
+        match registry.entries.get(&key) {
+            Some(Entry::Digest(digest)) => Ok(json!({"digest": digest}).to_string()),
+            Some(Entry::Error(message)) => Err(message.clone()),
+            None => Err(format!("manifest unknown: {key} is not in {}", registry.source)),
+        }
+    }
+
+    /// The calls answered since the last `take_calls`.
+    pub fn take_calls(&self) -> Vec<HostCall> {
+        std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The calls as a kwctl session file (`--replay-host-capabilities-interactions`):
+/// a YAML list of exchanges whose request is the YAML of policy-evaluator's
+/// `CallbackRequestType`, answered by a success payload or an error.
+pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
+    #[derive(Serialize)]
+    enum Request<'a> {
+        OciManifestDigest { image: &'a str },
+    }
+    #[derive(Serialize)]
+    #[serde(tag = "type")]
+    enum Response<'a> {
+        Success { payload: &'a str },
+        Error { message: &'a str },
+    }
+    #[derive(Serialize)]
+    #[serde(tag = "type")]
+    enum Exchange<'a> {
+        Exchange { request: String, response: Response<'a> },
+    }
+    let mut exchanges = Vec::new();
+    for call in calls {
+        if call.capability != MANIFEST_DIGEST {
+            return Err(format!("kwctl sessions of {} calls are not written by this runner", call.capability));
+        }
+        let request =
+            serde_yaml::to_string(&Request::OciManifestDigest { image: &call.request }).map_err(|e| e.to_string())?;
+        let response = match &call.answer {
+            Answer::Payload(payload) => Response::Success { payload },
+            Answer::Error(message) => Response::Error { message },
+        };
+        exchanges.push(Exchange::Exchange { request, response });
+    }
+    serde_yaml::to_string(&exchanges).map_err(|e| e.to_string())
+}
+
+/// A call as one line of text: `kubewarden/oci/v1/manifest_digest "nginx:1" → {"digest":…}`.
+pub fn describe(call: &HostCall) -> String {
+    let answer = match &call.answer {
+        Answer::Payload(payload) => payload.clone(),
+        Answer::Error(e) => format!("error: {e}"),
+    };
+    format!("{} {:?} → {answer}", call.capability, call.request)
+}
+
+/// The calls as JSON, for `--output json`.
+pub fn to_json(calls: &[HostCall]) -> Value {
+    serde_json::to_value(calls).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn host() -> Host {
+        let text =
+            format!("nginx:1.25: {DIGEST}\nquay.io/team/app:2: {{error: \"unauthorized: authentication required\"}}\n");
+        Host::with_digests("digests.yaml", &text).unwrap()
+    }
+
+    fn ask(host: &Host, image: &str) -> Result<String, String> {
+        host.answer("kubewarden", "oci", "v1/manifest_digest", &serde_json::to_vec(image).unwrap())
+            .map(|b| String::from_utf8(b).unwrap())
+    }
+
+    #[test]
+    fn digests_are_answered_under_any_spelling_and_recorded() {
+        let host = host();
+        let expected = format!("{{\"digest\":\"{DIGEST}\"}}");
+        assert_eq!(ask(&host, "docker.io/library/nginx:1.25"), Ok(expected.clone()));
+        assert_eq!(ask(&host, "nginx:1.25"), Ok(expected.clone()));
+        assert_eq!(ask(&host, "quay.io/team/app:2"), Err("unauthorized: authentication required".into()));
+        assert_eq!(
+            ask(&host, "redis"),
+            Err("manifest unknown: docker.io/library/redis:latest is not in digests.yaml".into())
+        );
+        let calls = host.take_calls();
+        assert_eq!(calls.len(), 4);
+        assert_eq!(calls[0].request, "docker.io/library/nginx:1.25");
+        assert_eq!(calls[0].answer, Answer::Payload(expected));
+        assert!(host.take_calls().is_empty());
+    }
+
+    #[test]
+    fn logging_is_not_recorded_and_unknown_capabilities_are_errors() {
+        let host = Host::default();
+        assert_eq!(host.answer("kubewarden", "tracing", "log", b"{}"), Ok(Vec::new()));
+        let err = host.answer("kubewarden", "net", "v1/dns_lookup_host", b"\"x\"").unwrap_err();
+        assert_eq!(err, "host capability kubewarden/net/v1/dns_lookup_host is not available in this runner");
+        assert!(ask(&host, "nginx").unwrap_err().contains("no --digests file"));
+        assert_eq!(host.take_calls().len(), 2);
+    }
+
+    #[test]
+    fn bad_digest_files_are_errors_naming_the_entry() {
+        for (text, error) in [
+            ("- nginx", "digests.yaml: expected a mapping of image: digest"),
+            ("Nginx:1: sha256:x", "digests.yaml: \"Nginx:1\": not a valid image reference"),
+            ("nginx: [1]", "digests.yaml: \"nginx\": expected a digest or {error: message}"),
+            (
+                "nginx: x\ndocker.io/library/nginx:latest: y",
+                "digests.yaml: \"docker.io/library/nginx:latest\" names an image already in the file",
+            ),
+        ] {
+            let err = Host::with_digests("digests.yaml", text).unwrap_err();
+            assert!(err.starts_with(error), "{err}");
+        }
+    }
+
+    #[test]
+    fn sessions_are_written_as_kwctl_reads_them() {
+        let host = host();
+        let _ = ask(&host, "nginx:1.25");
+        let _ = ask(&host, "quay.io/team/app:2");
+        let session = kwctl_session(&host.take_calls()).unwrap();
+        let expected = format!(
+            "- type: Exchange\n  request: |\n    !OciManifestDigest\n    image: nginx:1.25\n  response:\n    type: Success\n    payload: '{{\"digest\":\"{DIGEST}\"}}'\n\
+             - type: Exchange\n  request: |\n    !OciManifestDigest\n    image: quay.io/team/app:2\n  response:\n    type: Error\n    message: 'unauthorized: authentication required'\n"
+        );
+        assert_eq!(session, expected);
+    }
+}
