@@ -27,8 +27,12 @@ runner:
 
 # Build everything and check the example manifests: some are allowed, some
 # denied (exit status 1 means "something denied", which is the point here).
+# Then the mutation example: mirrors and pinning, with digests answered by a
+# fake registry.
 run: policy.wasm runner
 	$(RUNNER) check --settings examples/settings.yaml examples/manifests; test $$? -le 1
+	$(RUNNER) check --settings examples/mutation/settings.yaml --digests examples/mutation/digests.yaml \
+		--show-mutation examples/mutation/manifests; test $$? -le 1
 
 # Timings and memory of policy.wasm against a baseline policy that parses the
 # whole request into a JSON tree (benches/baseline), on benches/fixtures.

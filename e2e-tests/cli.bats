@@ -110,3 +110,48 @@ setup() {
   [[ "$output" == *"memory: 200 evaluations on one instance capped at"* ]]
   [ "$(grep -cE '^  (met|MISSED) ' <<< "$output")" -eq 6 ]
 }
+
+@test "check: mirrors and pinning print the verdict, warnings, host calls and patch" {
+  run "$RG" check --settings examples/mutation/settings.yaml --digests examples/mutation/digests.yaml \
+    --show-mutation --show-host-calls examples/mutation/manifests
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [ "${lines[0]}" = "ok   Deployment prod/web (mutated)" ]
+  [[ "${lines[1]}" == '     warning: spec.template.spec.containers[2].image "quay.io/team/cache:7.2" was not pinned'* ]]
+  [[ "$output" == *'     host: kubewarden/oci/v1/manifest_digest "registry.corp.example/dockerhub/library/nginx:1.25" → {"digest":"sha256:251ad317'* ]]
+  [[ "$output" == *'     host: kubewarden/oci/v1/manifest_digest "quay.io/team/cache:7.2" → error: unauthorized: authentication required'* ]]
+  [[ "$output" == *'     patch: {"op":"replace","path":"/spec/template/spec/initContainers/0/image","value":"registry.corp.example/dockerhub/library/busybox:1.36@sha256:ab512471'* ]]
+  [[ "${lines[-1]}" == 'deny Pod dev/scratch: spec.containers[0].image "ubuntu" (mirrored to "registry.corp.example/dockerhub/library/ubuntu")'* ]]
+}
+
+@test "check: --output json carries the patch, the mutated object and the host calls" {
+  run "$RG" check --output json --settings examples/mutation/settings.yaml --digests examples/mutation/digests.yaml \
+    examples/mutation/manifests
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'"patch": ['* ]]
+  [[ "$output" == *'"mutatedObject": {'* ]]
+  [[ "$output" == *'"capability": "kubewarden/oci/v1/manifest_digest"'* ]]
+}
+
+@test "check: without --digests every lookup fails, saying so" {
+  run "$RG" check --settings e2e-tests/fixtures/pin-settings.yaml --show-host-calls examples/manifests/api-deployment.yaml
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'no --digests file was given to the runner'* ]]
+}
+
+@test "check: a bad --digests file exits 2 naming the entry" {
+  printf 'nginx: [1]\n' > "$BATS_TEST_TMPDIR/d.yaml"
+  run "$RG" check --settings e2e-tests/fixtures/pin-settings.yaml --digests "$BATS_TEST_TMPDIR/d.yaml" examples/manifests
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'d.yaml: "nginx": expected a digest or {error: message}'* ]]
+}
+
+@test "check: --record-host-calls writes the kwctl session kwctl.bats replays" {
+  run "$RG" check --settings e2e-tests/fixtures/pin-settings.yaml --digests e2e-tests/fixtures/digests.yaml \
+    --record-host-calls "$BATS_TEST_TMPDIR/session.yml" e2e-tests/fixtures/pod-pin-review.json
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"patchType": "JSONPatch"'* ]]
+  diff "$BATS_TEST_TMPDIR/session.yml" e2e-tests/fixtures/pin-session.yml
+}

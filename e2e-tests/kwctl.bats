@@ -33,3 +33,16 @@ setup() {
   [ "$status" -ne 0 ]
   [[ "$output" == *'unknown setting'* ]]
 }
+
+@test "kwctl: pinning replays the recorded manifest digest lookups and answers with a patch" {
+  # pin-session.yml is what `registry-guard check --record-host-calls` wrote
+  # for this request (cli.bats checks that it still does).
+  run kwctl run --request-path e2e-tests/fixtures/pod-pin-review.json \
+    --settings-path e2e-tests/fixtures/pin-settings.yaml \
+    --replay-host-capabilities-interactions e2e-tests/fixtures/pin-session.yml annotated-policy.wasm
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'"patchType":"JSONPatch"'* ]]
+  [[ "$output" == *'quay.io/org/private:1'*'unauthorized: authentication required'* ]]
+}

@@ -131,7 +131,10 @@ pub fn evaluate(policy: &Policy, found: &Found<'_>, lookup: &mut Lookup<'_>) -> 
 fn checked_digest(digest: &str) -> Result<String, String> {
     match reference::parse(&format!("x@{digest}")) {
         Ok(_) => Ok(digest.to_string()),
-        Err(e) => Err(format!("the host answered {:?}, which is not a digest: {e}", shorten(digest))),
+        Err(_) => Err(format!(
+            "the host answered {:?}, which is not a digest (sha256, sha384 or sha512, then lowercase hex)",
+            shorten(digest)
+        )),
     }
 }
 
@@ -211,7 +214,7 @@ mod tests {
         let (outcome, _) = run(&policy(json!({"digests": {"pin": "required"}})), "broken:1");
         assert!(
             message(&outcome)
-                .ends_with("the host answered \"not-a-digest\", which is not a digest: invalid reference format"),
+                .ends_with("the host answered \"not-a-digest\", which is not a digest (sha256, sha384 or sha512, then lowercase hex)"),
             "{}",
             message(&outcome)
         );

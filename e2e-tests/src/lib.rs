@@ -2,9 +2,10 @@
 //! per test process), admission requests, and verdicts as the host sees them.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use registry_guard_runner::admission::create_request;
+use registry_guard_runner::capabilities::Host;
 use registry_guard_runner::host::{PolicyInstance, PolicyModule, ValidationResponse};
 use serde_json::{Value, json};
 
@@ -30,6 +31,14 @@ fn module() -> &'static PolicyModule {
 /// A fresh instance of the built policy.
 pub fn policy() -> PolicyInstance {
     module().instantiate().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A fresh instance whose host answers manifest digests from the fake
+/// registry file `digests` (relative to the repository root).
+pub fn policy_with_digests(digests: &str) -> PolicyInstance {
+    let text = std::fs::read_to_string(repo_root().join(digests)).unwrap_or_else(|e| panic!("{digests}: {e}"));
+    let host = Host::with_digests(digests, &text).unwrap_or_else(|e| panic!("{e}"));
+    module().instantiate_with(Arc::new(host)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A request for `object` with the given operation.

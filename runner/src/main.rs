@@ -195,8 +195,11 @@ fn run_check(options: Options) -> Result<u8, Fatal> {
                 Some(response) => println!("{}", serde_json::to_string_pretty(response)?),
                 None => println!("{}", verdict.line()),
             }
-            for warning in &verdict.warnings {
-                println!("     warning: {warning}");
+            // An AdmissionResponse carries its warnings already.
+            if verdict.admission_response.is_none() {
+                for warning in &verdict.warnings {
+                    println!("     warning: {warning}");
+                }
             }
             if options.show_host_calls {
                 for call in &verdict.host_calls {

@@ -4,6 +4,7 @@
 mod examples;
 mod limits;
 mod malformed;
+mod mutation;
 mod packaging;
 mod readme;
 mod settings;

@@ -60,7 +60,7 @@ fn metadata_covers_every_kind_and_the_ephemeralcontainers_subresource() {
     for rule in metadata["rules"].as_array().unwrap() {
         assert_eq!(rule["operations"], serde_json::json!(["CREATE", "UPDATE"]));
     }
-    assert_eq!(metadata["mutating"], false);
+    assert_eq!(metadata["mutating"], true);
     assert_eq!(metadata["backgroundAudit"], true);
     assert_eq!(metadata["executionMode"], "kubewarden-wapc");
 }
@@ -83,6 +83,8 @@ fn questions_ui_covers_every_setting() {
         "tags.allow",
         "tags.reject",
         "digests.require",
+        "digests.pin",
+        "mirrors",
     ] {
         assert!(variables.iter().any(|v| v == setting), "questions-ui.yml lacks {setting}");
     }

@@ -1,11 +1,16 @@
 //! Executes the README: every ```yaml settings block must be accepted by the
-//! built policy and give the verdicts its `<!-- allow: …; deny: … -->` line
-//! promises; every ```yaml settings-invalid block must be refused with the
-//! message its `<!-- error: … -->` line quotes; the ClusterAdmissionPolicy
-//! (```yaml policy) must carry valid settings.
+//! built policy and give the verdicts its `<!-- … -->` line promises
+//! (`allow: images` accepted unchanged, `deny: images` rejected,
+//! `rewrite: image => image` accepted and rewritten, `warn: image` accepted
+//! unchanged with a warning; digests come from examples/mutation/digests.yaml);
+//! every ```yaml settings-invalid block must be refused with the message its
+//! `<!-- error: … -->` line quotes; every ClusterAdmissionPolicy (```yaml
+//! policy) must carry valid settings, and be mutating exactly when they mutate.
 
-use registry_guard_e2e::{evaluate, pod, policy, repo_root};
+use registry_guard_e2e::{pod, policy, policy_with_digests, repo_root, request};
 use serde_json::Value;
+
+const DIGESTS: &str = "examples/mutation/digests.yaml";
 
 struct Block {
     line: usize,
@@ -46,21 +51,42 @@ fn yaml(block: &Block) -> Value {
     serde_yaml::from_str(&block.text).unwrap_or_else(|e| panic!("README.md:{}: {e}", block.line))
 }
 
-/// `allow: a b; deny: c d` → (["a", "b"], ["c", "d"]).
-fn images(expectation: &str) -> (Vec<String>, Vec<String>) {
-    let (mut allow, mut deny) = (Vec::new(), Vec::new());
-    for part in expectation.split(';') {
-        let part = part.trim();
-        let (list, images) = if let Some(rest) = part.strip_prefix("allow:") {
-            (&mut allow, rest)
-        } else if let Some(rest) = part.strip_prefix("deny:") {
-            (&mut deny, rest)
-        } else {
-            panic!("unknown expectation {part:?}");
-        };
-        list.extend(images.split_whitespace().map(str::to_string));
+#[derive(Default)]
+struct Expectation {
+    allow: Vec<String>,
+    deny: Vec<String>,
+    /// (image, what it is rewritten to)
+    rewrite: Vec<(String, String)>,
+    warn: Vec<String>,
+}
+
+/// `allow: a b; deny: c d; rewrite: e => f; warn: g`.
+fn expectation(text: &str) -> Expectation {
+    let mut out = Expectation::default();
+    for part in text.split(';') {
+        let (kind, images) = part.trim().split_once(':').unwrap_or_else(|| panic!("unknown expectation {part:?}"));
+        let images = images.split_whitespace().map(str::to_string);
+        match kind {
+            "allow" => out.allow.extend(images),
+            "deny" => out.deny.extend(images),
+            "warn" => out.warn.extend(images),
+            "rewrite" => {
+                let (from, to) = part.split_once(':').unwrap().1.split_once("=>").expect("rewrite: a => b");
+                out.rewrite.push((from.trim().to_string(), to.trim().to_string()));
+            }
+            other => panic!("unknown expectation {other:?}"),
+        }
     }
-    (allow, deny)
+    out
+}
+
+/// The policy's answer for a Pod running `image`, with the README's digests.
+fn respond(settings: &Value, image: &str) -> registry_guard_runner::host::ValidationResponse {
+    policy_with_digests(DIGESTS).validate(&request("CREATE", &pod(&[image])), settings)
+}
+
+fn rewritten_image(response: &registry_guard_runner::host::ValidationResponse) -> Option<&str> {
+    response.mutated_object.as_ref().map(|o| o["spec"]["containers"][0]["image"].as_str().unwrap())
 }
 
 #[test]
@@ -71,19 +97,34 @@ fn readme_settings_examples_are_valid_and_decide_as_documented() {
         let settings = yaml(&block);
         let verdict = policy().validate_settings(&settings);
         assert!(verdict.valid, "README.md:{}: {:?}", block.line, verdict.message);
-        let expectation = block
+        let expectation_text = block
             .expectation
             .as_deref()
             .unwrap_or_else(|| panic!("README.md:{}: no <!-- allow/deny --> line", block.line));
-        let (allow, deny) = images(expectation);
-        assert!(!allow.is_empty() || !deny.is_empty(), "README.md:{}: nothing to check", block.line);
+        let Expectation { allow, deny, rewrite, warn } = expectation(expectation_text);
+        let line = block.line;
+        assert!(allow.len() + deny.len() + rewrite.len() + warn.len() > 0, "README.md:{line}: nothing to check");
         for image in allow {
-            let response = evaluate(&settings, &pod(&[&image]));
-            assert!(response.accepted, "README.md:{}: {image} should be allowed: {:?}", block.line, response.message);
+            let response = respond(&settings, &image);
+            assert!(response.accepted, "README.md:{line}: {image} should be allowed: {:?}", response.message);
+            assert_eq!(rewritten_image(&response), None, "README.md:{line}: {image} should not be rewritten");
         }
         for image in deny {
-            let response = evaluate(&settings, &pod(&[&image]));
-            assert!(!response.accepted, "README.md:{}: {image} should be denied", block.line);
+            let response = respond(&settings, &image);
+            assert!(!response.accepted, "README.md:{line}: {image} should be denied");
+        }
+        for (image, expected) in rewrite {
+            let response = respond(&settings, &image);
+            assert!(response.accepted, "README.md:{line}: {image} should be allowed: {:?}", response.message);
+            // Rewritten to itself: accepted with no mutation.
+            let expected = (expected != image).then_some(expected.as_str());
+            assert_eq!(rewritten_image(&response), expected, "README.md:{line}: {image}");
+        }
+        for image in warn {
+            let response = respond(&settings, &image);
+            assert!(response.accepted, "README.md:{line}: {image} should be allowed: {:?}", response.message);
+            let warnings = response.warnings.unwrap_or_default();
+            assert!(warnings.len() == 1 && warnings[0].contains(&image), "README.md:{line}: {image}: {warnings:?}");
         }
     }
 }
@@ -111,7 +152,11 @@ fn readme_cluster_admission_policy_has_valid_settings() {
     for block in policies {
         let document = yaml(&block);
         assert_eq!(document["kind"], "ClusterAdmissionPolicy", "README.md:{}", block.line);
-        let verdict = policy().validate_settings(&document["spec"]["settings"]);
+        let settings = &document["spec"]["settings"];
+        let verdict = policy().validate_settings(settings);
         assert!(verdict.valid, "README.md:{}: {:?}", block.line, verdict.message);
+        let mutates =
+            settings.get("mirrors").is_some() || settings["digests"].get("pin").is_some_and(|pin| pin != "never");
+        assert_eq!(document["spec"]["mutating"], mutates, "README.md:{}: spec.mutating", block.line);
     }
 }

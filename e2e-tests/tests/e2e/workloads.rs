@@ -19,7 +19,7 @@ fn template(image: &str) -> Value {
 }
 
 /// (object, field path of the `app` container's image) for every kind.
-fn workloads(image: &str) -> Vec<(Value, &'static str)> {
+pub(crate) fn workloads(image: &str) -> Vec<(Value, &'static str)> {
     let meta = json!({"name": "w", "namespace": "prod"});
     vec![
         (
