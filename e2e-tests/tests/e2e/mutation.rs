@@ -159,7 +159,7 @@ fn every_image_location_of_every_workload_kind_is_rewritten_in_place_and_nothing
     for (object, field) in workloads("nginx:1.25") {
         let mut object = object;
         // Every other place an image lives, where the kind has a pod spec.
-        let pointer = format!("/{}", field.replace(".image", "").replace('.', "/").replace('[', "/").replace(']', ""));
+        let pointer = format!("/{}", field.replace(".image", "").replace(['.', '['], "/").replace(']', ""));
         let spec_pointer = pointer.trim_end_matches("/containers/0");
         if let Some(spec) = object.pointer_mut(spec_pointer).and_then(Value::as_object_mut) {
             spec.insert("ephemeralContainers".into(), json!([{"name": "dbg", "image": "nginx:1.25"}]));
