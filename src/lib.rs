@@ -51,8 +51,9 @@ pub fn validate(payload: &[u8]) -> CallResult {
     validate_with(payload, &mut digest_lookup::manifest_digest)
 }
 
-/// `validate`, with digests looked up by `lookup` (the host, or a fake in tests).
-fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
+/// `validate`, with digests looked up by `lookup`: the host in `validate`, a
+/// fake registry in tests and fuzzing.
+pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
     let reject = |message: String| response::reject(message, Vec::new());
     let payload = match COMPILED.with_borrow(|cache| discovery::read(bytes, cache.as_ref().map(|(text, _)| &text[..])))
     {

@@ -4,7 +4,9 @@
 //! - the verdict never depends on container order or on unrelated fields;
 //! - an image rejected in a Pod is rejected at every depth it can hide;
 //! - an allow list of every host but X never admits an image on X, and a
-//!   reject list of X always rejects it, whatever the spelling.
+//!   reject list of X always rejects it, whatever the spelling;
+//! - mutation (mirrors and pinning) changes nothing but image strings, and
+//!   mutating a mutated object changes nothing more.
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -77,6 +79,37 @@ fn pod_spec(images: &[String], extra: bool) -> Value {
         })
         .collect();
     json!({"containers": containers})
+}
+
+/// `validate` with a fake registry that knows every image whose path
+/// starts with `a` (its digest is the same for all).
+fn mutate(settings: &Value, object: &Value) -> Value {
+    let payload = json!({"request": {"operation": "CREATE", "object": object}, "settings": settings});
+    let mut lookup = |image: &str| {
+        let path = image.split_once('/').map_or(image, |(_, rest)| rest);
+        if path.starts_with('a') || path.starts_with("library/a") {
+            Ok(DIGEST.to_string())
+        } else {
+            Err("manifest unknown".into())
+        }
+    };
+    let raw = crate::validate_with(payload.to_string().as_bytes(), &mut lookup).unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
+/// JSON pointers of every value that differs between two documents of the
+/// same shape (or the root, when the shapes differ).
+fn differences(a: &Value, b: &Value, at: String, out: &mut Vec<String>) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) if x.len() == y.len() && x.keys().eq(y.keys()) => {
+            x.iter().for_each(|(k, v)| differences(v, &y[k], format!("{at}/{k}"), out))
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().for_each(|(i, (v, w))| differences(v, w, format!("{at}/{i}"), out))
+        }
+        _ if a != b => out.push(at),
+        _ => {}
+    }
 }
 
 /// The violations of a message, each without its field path.
@@ -161,6 +194,32 @@ proptest! {
             let object = json!({"spec": pod_spec(std::slice::from_ref(&image), false)});
             prop_assert!(!verdict(&allow_others, &object).0, "{} admitted by {}", image, allow_others);
             prop_assert!(!verdict(&reject_x, &object).0, "{} not rejected by {}", image, reject_x);
+        }
+    }
+
+    #[test]
+    fn mutation_changes_only_images_and_a_mutated_object_is_left_alone(
+        images in proptest::collection::vec(reference_text(), 1..5),
+        mirror_all in any::<bool>(),
+        pin in prop_oneof![Just("attempt"), Just("required")],
+    ) {
+        let from = if mirror_all { "*" } else { "docker.io" };
+        let settings = json!({"digests": {"pin": pin}, "mirrors": [{"from": from, "to": "mirror.corp.example/hub"}]});
+        let object = json!({"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 2, "template": {
+            "spec": {"initContainers": pod_spec(&images, true)["containers"], "containers": pod_spec(&images, true)["containers"],
+                     "volumes": [{"name": "v", "image": {"reference": images[0]}}]}}}});
+        let first = mutate(&settings, &object);
+        if let Some(mutated) = first.get("mutated_object").filter(|m| !m.is_null()) {
+            prop_assert_eq!(&first["accepted"], &json!(true));
+            let mut changed = Vec::new();
+            differences(&object, mutated, String::new(), &mut changed);
+            prop_assert!(!changed.is_empty(), "a mutated object that is the same as the original");
+            for at in &changed {
+                prop_assert!(at.ends_with("/image") || at.ends_with("/image/reference"), "{} changed", at);
+            }
+            let second = mutate(&settings, mutated);
+            prop_assert_eq!(&second["accepted"], &json!(true));
+            prop_assert!(second["mutated_object"].is_null(), "mutated again: {}", second["mutated_object"]);
         }
     }
 }
