@@ -15,7 +15,8 @@ use crate::json::Document;
 
 /// The host's digest for `image`, or its error.
 pub fn manifest_digest(image: &str) -> Result<String, String> {
-    let request = serde_json::to_vec(image).map_err(|e| e.to_string())?;
+    let mut request = Vec::with_capacity(image.len() + 2);
+    crate::response::write_string(&mut request, image);
     let raw = host_call("kubewarden", "oci", "v1/manifest_digest", &request).map_err(|e| {
         // wapc-guest words every host error as "Host error: <the host's message>".
         let message = e.to_string();

@@ -13,15 +13,14 @@
 //!   `corp.example`, `evilcorp.example` or `a.corp.example.evil.io`.
 //!
 //! `HostSet` compiles many patterns once, globset-style: literal hosts go into
-//! a hash map and `*.suffix` patterns into another (looked up once per dot of
+//! a sorted map and `*.suffix` patterns into another (looked up once per dot of
 //! the image's host), so 1,000 literal rules cost what 5 do; only the other
 //! wildcard patterns are tried one by one.
-
-use std::collections::HashMap;
 
 use crate::glob::Glob;
 use crate::reference::{is_host, split_host_port};
 use crate::registry::{Registry, canonical_host, parse_port};
+use crate::str_map::StrMap;
 
 /// Which ports a pattern admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,8 +122,8 @@ impl HostPattern {
 #[derive(Debug, Default)]
 pub struct HostSet {
     rules: Vec<String>,
-    literal: HashMap<String, Vec<(PortRule, usize)>>,
-    dot_suffix: HashMap<String, Vec<(PortRule, usize)>>,
+    literal: StrMap<(PortRule, usize)>,
+    dot_suffix: StrMap<(PortRule, usize)>,
     others: Vec<(HostPattern, usize)>,
 }
 
@@ -133,10 +132,16 @@ impl HostSet {
         let index = self.rules.len();
         self.rules.push(written.to_string());
         match pattern.host {
-            HostMatch::Literal(host) => self.literal.entry(host).or_default().push((pattern.port, index)),
-            HostMatch::DotSuffix(suffix) => self.dot_suffix.entry(suffix).or_default().push((pattern.port, index)),
+            HostMatch::Literal(host) => self.literal.push(host, (pattern.port, index)),
+            HostMatch::DotSuffix(suffix) => self.dot_suffix.push(suffix, (pattern.port, index)),
             HostMatch::Glob(_) => self.others.push((pattern, index)),
         }
+    }
+
+    /// Makes lookups searches (see `str_map.rs`); call once all rules are in.
+    pub fn finish(&mut self) {
+        self.literal.finish();
+        self.dot_suffix.finish();
     }
 
     /// The rules as written, for messages.
@@ -146,16 +151,16 @@ impl HostSet {
 
     /// The first rule (as written) that matches the registry.
     pub fn find(&self, registry: &Registry<'_>) -> Option<&str> {
-        let port_ok =
-            |rules: &Vec<(PortRule, usize)>| rules.iter().find(|(port, _)| port.admits(registry.port)).map(|(_, i)| *i);
+        let port_ok = |(port, _): &(PortRule, usize)| port.admits(registry.port);
         let found = registry.names().find_map(|name| {
-            self.literal.get(name).and_then(port_ok).or_else(|| {
+            self.literal.find(name, port_ok).or_else(|| {
                 // Each proper dot-suffix of the name: "a.b.c" -> ".b.c", ".c".
                 name.match_indices('.')
                     .filter(|(at, _)| *at > 0)
-                    .find_map(|(at, _)| self.dot_suffix.get(&name[at..]).and_then(port_ok))
+                    .find_map(|(at, _)| self.dot_suffix.find(&name[at..], port_ok))
             })
         });
+        let found = found.map(|(_, i)| *i);
         found
             .or_else(|| self.others.iter().find(|(p, _)| p.matches(registry)).map(|(_, i)| *i))
             .map(|i| self.rules[i].as_str())

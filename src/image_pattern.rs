@@ -23,13 +23,12 @@
 //! `docker.io/*`) is refused as ambiguous: write `docker.io/library/*` for
 //! official images or `docker.io/*/*` for all of Docker Hub.
 
-use std::collections::HashMap;
-
 use crate::glob::Glob;
 use crate::host_pattern::HostPattern;
 use crate::image::Image;
 use crate::reference::{self, DOCKER_HUB, looks_like_domain};
 use crate::registry::Registry;
+use crate::str_map::StrMap;
 
 /// A pattern without wildcards, normalized.
 #[derive(Debug)]
@@ -69,7 +68,7 @@ impl GlobRule {
 #[derive(Debug, Default)]
 pub struct ImageSet {
     rules: Vec<String>,
-    by_path: HashMap<String, Vec<LiteralRule>>,
+    by_path: StrMap<LiteralRule>,
     globs: Vec<GlobRule>,
 }
 
@@ -92,16 +91,24 @@ impl ImageSet {
             });
         } else {
             let image = Image::parse(pattern).map_err(|e| format!("{pattern:?} is {e}"))?;
-            self.by_path.entry(image.path.into_owned()).or_default().push(LiteralRule {
-                registry_host: image.registry.host.into_owned(),
-                registry_port: image.registry.port,
-                tag: image.tag.map(str::to_string),
-                digest: image.digest.map(str::to_string),
-                index,
-            });
+            self.by_path.push(
+                image.path.into_owned(),
+                LiteralRule {
+                    registry_host: image.registry.host.into_owned(),
+                    registry_port: image.registry.port,
+                    tag: image.tag.map(str::to_string),
+                    digest: image.digest.map(str::to_string),
+                    index,
+                },
+            );
         }
         self.rules.push(pattern.to_string());
         Ok(())
+    }
+
+    /// Makes lookups searches (see `str_map.rs`); call once all rules are in.
+    pub fn finish(&mut self) {
+        self.by_path.finish();
     }
 
     pub fn rules(&self) -> &[String] {
@@ -110,13 +117,11 @@ impl ImageSet {
 
     /// The first rule (as written) that matches the image.
     pub fn find(&self, image: &Image<'_>) -> Option<&str> {
-        let literal = self.by_path.get(image.path.as_ref()).and_then(|rules| {
-            rules.iter().find(|r| {
-                r.registry_host == image.registry.host
-                    && r.registry_port == image.registry.port
-                    && r.tag.as_ref().is_none_or(|t| image.tag_for_rules() == Some(t.as_str()))
-                    && r.digest.as_ref().is_none_or(|d| image.digest == Some(d.as_str()))
-            })
+        let literal = self.by_path.find(image.path.as_ref(), |r| {
+            r.registry_host == image.registry.host
+                && r.registry_port == image.registry.port
+                && r.tag.as_ref().is_none_or(|t| image.tag_for_rules() == Some(t.as_str()))
+                && r.digest.as_ref().is_none_or(|d| image.digest == Some(d.as_str()))
         });
         let index =
             literal.map(|r| r.index).or_else(|| self.globs.iter().find(|g| g.matches(image)).map(|g| g.index))?;

@@ -24,15 +24,13 @@ pub mod registry;
 pub mod response;
 pub mod rules;
 pub mod settings;
+pub mod str_map;
 pub mod tag_pattern;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use kubewarden_policy_sdk::settings::SettingsValidationResponse;
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
-
-use std::collections::HashMap;
 
 use crate::evaluate::{Lookup, Outcome, evaluate};
 use crate::rules::Policy;
@@ -42,7 +40,7 @@ use crate::settings::SettingsError;
 pub extern "C" fn wapc_init() {
     guest::register_function("validate", validate);
     guest::register_function("validate_settings", validate_settings);
-    guest::register_function("protocol_version", kubewarden_policy_sdk::protocol_version_guest);
+    guest::register_function("protocol_version", protocol_version);
 }
 
 /// waPC `validate`: `{"request": ..., "settings": ...}` → ValidationResponse.
@@ -74,8 +72,17 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
     };
     // Each image is looked up once per request, however often it appears;
     // not across requests: a tag may move, and the host keeps its own cache.
-    let mut answers: HashMap<String, Result<String, String>> = HashMap::new();
-    let mut lookup_once = |image: &str| answers.entry(image.to_string()).or_insert_with(|| lookup(image)).clone();
+    // A list, not a HashMap (whose code would cost more than the scan: a
+    // request names a handful of distinct images, each a network lookup).
+    let mut answers: Vec<(String, Result<String, String>)> = Vec::new();
+    let mut lookup_once = |image: &str| match answers.iter().find(|(asked, _)| asked == image) {
+        Some((_, answer)) => answer.clone(),
+        None => {
+            let answer = lookup(image);
+            answers.push((image.to_string(), answer.clone()));
+            answer
+        }
+    };
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
     for found in &payload.found {
         let Outcome { violation, rewrite, warning } = evaluate(policy, found, &mut lookup_once);
@@ -127,7 +134,13 @@ fn compiled_settings(settings: &[u8], known: bool) -> Compiled {
 /// waPC `validate_settings`: answers valid, or invalid with every problem.
 pub fn validate_settings(payload: &[u8]) -> CallResult {
     let message = settings::compile_json(payload).err().map(|e| e.to_string());
-    Ok(serde_json::to_vec(&SettingsValidationResponse { valid: message.is_none(), message })?)
+    Ok(response::settings_verdict(message.as_deref()))
+}
+
+/// waPC `protocol_version`: the Kubewarden policy protocol this speaks, as
+/// the SDK's `protocol_version_guest` answers it (without its serde code).
+pub fn protocol_version(_payload: &[u8]) -> CallResult {
+    Ok(br#""v1""#.to_vec())
 }
 
 #[cfg(test)]

@@ -4,12 +4,17 @@
 //! refused it; either may carry warnings. Messages are bounded: at most 10
 //! violations and 10 warnings are listed, and images longer than 200
 //! characters are cut.
+//!
+//! The JSON is written here, field for field what the SDK's
+//! `ValidationResponse` serializes to (a test compares them), instead of
+//! through serde_json: its serializer, `Value` and float formatting were
+//! about 10 KB of policy.wasm's code, and every KB of code is compile time
+//! at PolicyServer start.
 
 use std::borrow::Cow;
 use std::ops::Range;
 
-use kubewarden_policy_sdk::response::ValidationResponse;
-use kubewarden_policy_sdk::{reject_request, wapc_guest::CallResult};
+use kubewarden_policy_sdk::wapc_guest::CallResult;
 
 /// One refused image, or a malformed place where an image should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,20 +73,78 @@ fn bounded(mut warnings: Vec<String>) -> Option<Vec<String>> {
     (!warnings.is_empty()).then_some(warnings)
 }
 
+/// `s` as a JSON string, quotes included.
+pub fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let mut plain = 0;
+    for (i, byte) in s.bytes().enumerate() {
+        let escaped: &[u8] = match byte {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0..0x20 => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&s.as_bytes()[plain..i]);
+        plain = i + 1;
+        if escaped.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 15)]]);
+        } else {
+            out.extend_from_slice(escaped);
+        }
+    }
+    out.extend_from_slice(&s.as_bytes()[plain..]);
+    out.push(b'"');
+}
+
+/// A JSON string, or `null`.
+fn write_optional(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => write_string(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A ValidationResponse; `object` is the mutated object's JSON, as it is.
+fn write_response(accepted: bool, message: Option<&str>, object: Option<&[u8]>, warnings: Vec<String>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + object.map_or(0, <[u8]>::len));
+    out.extend_from_slice(if accepted {
+        br#"{"accepted":true,"message":"#
+    } else {
+        br#"{"accepted":false,"message":"#
+    });
+    write_optional(&mut out, message);
+    out.extend_from_slice(br#","code":null,"mutated_object":"#);
+    out.extend_from_slice(object.unwrap_or(b"null"));
+    out.extend_from_slice(br#","audit_annotations":null,"warnings":"#);
+    match bounded(warnings) {
+        None => out.extend_from_slice(b"null"),
+        Some(warnings) => {
+            out.push(b'[');
+            for (i, warning) in warnings.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(&mut out, warning);
+            }
+            out.push(b']');
+        }
+    }
+    out.push(b'}');
+    out
+}
+
 pub fn accept(warnings: Vec<String>) -> CallResult {
-    let response = ValidationResponse {
-        accepted: true,
-        message: None,
-        code: None,
-        mutated_object: None,
-        audit_annotations: None,
-        warnings: bounded(warnings),
-    };
-    Ok(serde_json::to_vec(&response)?)
+    Ok(write_response(true, None, None, warnings))
 }
 
 pub fn reject(message: String, warnings: Vec<String>) -> CallResult {
-    reject_request(Some(message), None, None, bounded(warnings))
+    Ok(write_response(false, Some(&message), None, warnings))
 }
 
 /// An acceptance carrying the object with `edits` applied: each range of
@@ -90,19 +153,28 @@ pub fn reject(message: String, warnings: Vec<String>) -> CallResult {
 /// so nothing but the images can change, and no tree of the object is built.
 /// `edits` are in document order and do not overlap.
 pub fn mutate(object: &[u8], edits: &[(Range<usize>, String)], warnings: Vec<String>) -> CallResult {
-    let mut out = Vec::with_capacity(object.len() + 128);
-    out.extend_from_slice(br#"{"accepted":true,"message":null,"code":null,"mutated_object":"#);
+    let mut mutated = Vec::with_capacity(object.len() + 64 * edits.len());
     let mut copied = 0;
     for (range, replacement) in edits {
-        out.extend_from_slice(&object[copied..range.start]);
-        serde_json::to_writer(&mut out, replacement)?;
+        mutated.extend_from_slice(&object[copied..range.start]);
+        write_string(&mut mutated, replacement);
         copied = range.end;
     }
-    out.extend_from_slice(&object[copied..]);
-    out.extend_from_slice(br#","audit_annotations":null,"warnings":"#);
-    serde_json::to_writer(&mut out, &bounded(warnings))?;
+    mutated.extend_from_slice(&object[copied..]);
+    Ok(write_response(true, None, Some(&mutated), warnings))
+}
+
+/// What `validate_settings` answers: `{"valid": …, "message": …}`.
+pub fn settings_verdict(message: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(32);
+    out.extend_from_slice(if message.is_none() {
+        br#"{"valid":true,"message":"#
+    } else {
+        br#"{"valid":false,"message":"#
+    });
+    write_optional(&mut out, message);
     out.push(b'}');
-    Ok(out)
+    out
 }
 
 #[cfg(test)]
@@ -145,6 +217,46 @@ mod tests {
                 "mutated_object": {"a": "x", "image": "nginx@sha256:x", "n": [1, 2]}
             })
         );
+    }
+
+    #[test]
+    fn responses_are_what_the_sdk_serializes() {
+        use kubewarden_policy_sdk::response::ValidationResponse;
+        use kubewarden_policy_sdk::settings::SettingsValidationResponse;
+        let tricky = "quote \" backslash \\ newline \n tab \t bell \u{7} nul \u{0} unicode é ✓ \u{7f}";
+        for (accepted, message, warnings) in [
+            (true, None, vec![]),
+            (false, Some(tricky.to_string()), vec![]),
+            (true, None, vec!["w1".to_string(), tricky.to_string()]),
+            (false, Some("m".to_string()), vec!["w".to_string()]),
+        ] {
+            let ours = if accepted {
+                accept(warnings.clone()).unwrap()
+            } else {
+                reject(message.clone().unwrap(), warnings.clone()).unwrap()
+            };
+            let sdk = ValidationResponse {
+                accepted,
+                message,
+                code: None,
+                mutated_object: None,
+                audit_annotations: None,
+                warnings: (!warnings.is_empty()).then_some(warnings),
+            };
+            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&sdk).unwrap());
+        }
+        for message in [None, Some(tricky)] {
+            let sdk = SettingsValidationResponse { valid: message.is_none(), message: message.map(str::to_string) };
+            assert_eq!(String::from_utf8(settings_verdict(message)).unwrap(), serde_json::to_string(&sdk).unwrap());
+        }
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let every_byte: String = (0u8..128).map(char::from).chain("é✓\u{10ffff}".chars()).collect();
+        let mut ours = Vec::new();
+        write_string(&mut ours, &every_byte);
+        assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&every_byte).unwrap());
     }
 
     #[test]

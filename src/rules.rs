@@ -135,7 +135,7 @@ fn describe_allowed(rules: &[String]) -> String {
     if rules.is_empty() {
         return "empty, so nothing is allowed".to_string();
     }
-    let mut out = rules.iter().take(ALLOWED_RULES_SHOWN).map(String::as_str).collect::<Vec<_>>().join(", ");
+    let mut out = rules[..rules.len().min(ALLOWED_RULES_SHOWN)].join(", ");
     if rules.len() > ALLOWED_RULES_SHOWN {
         out.push_str(&format!(", … and {} more", rules.len() - ALLOWED_RULES_SHOWN));
     }

@@ -38,8 +38,7 @@ const ERRORS_SHOWN: usize = 20;
 
 impl fmt::Display for SettingsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: Vec<&str> = self.0.iter().take(ERRORS_SHOWN).map(String::as_str).collect();
-        f.write_str(&shown.join("; "))?;
+        f.write_str(&self.0[..self.0.len().min(ERRORS_SHOWN)].join("; "))?;
         if self.0.len() > ERRORS_SHOWN {
             write!(f, "; … and {} more", self.0.len() - ERRORS_SHOWN)?;
         }
@@ -91,15 +90,17 @@ impl Reader {
         }
         if let Some(section) = self.section(root, "images") {
             policy.images = Section {
-                allow: self.pattern_set(section, "images", "allow", ImageSet::insert),
-                reject: self.pattern_set(section, "images", "reject", ImageSet::insert),
+                allow: self.pattern_set(section, "images", "allow", (ImageSet::insert, ImageSet::finish)),
+                reject: self.pattern_set(section, "images", "reject", (ImageSet::insert, ImageSet::finish)),
             };
         }
         if let Some(section) = self.section(root, "tags") {
             policy.tags = Section {
                 // An empty tags.allow constrains nothing (see the module doc).
-                allow: self.pattern_set(section, "tags", "allow", TagSet::insert).filter(|s| !s.is_empty()),
-                reject: self.pattern_set(section, "tags", "reject", TagSet::insert),
+                allow: self
+                    .pattern_set(section, "tags", "allow", (TagSet::insert, TagSet::finish))
+                    .filter(|s| !s.is_empty()),
+                reject: self.pattern_set(section, "tags", "reject", (TagSet::insert, TagSet::finish)),
             };
         }
         if let Some(digests) = get(root, "digests")
@@ -199,10 +200,7 @@ impl Reader {
             Document::Object(map) => {
                 for key in map.iter().map(|(k, _)| k).filter(|k| !known.contains(&k.as_str())) {
                     let at = if path.is_empty() { String::new() } else { format!("{path}.") };
-                    self.error(
-                        "",
-                        format_args!("unknown setting \"{at}{key}\"; expected one of: {}", known.join(", ")),
-                    );
+                    self.error("", format_args!("unknown setting \"{at}{key}\"; expected one of: {}", one_of(known)));
                 }
                 Some(map)
             }
@@ -259,6 +257,7 @@ impl Reader {
                 Err(why) => self.error(&format!("{path}[{i}]"), why),
             }
         }
+        set.finish();
         Some(set)
     }
 
@@ -267,7 +266,7 @@ impl Reader {
         section: &Map,
         name: &str,
         list: &str,
-        insert: fn(&mut S, &str) -> Result<(), String>,
+        (insert, finish): (fn(&mut S, &str) -> Result<(), String>, fn(&mut S)),
     ) -> Option<S> {
         let path = format!("{name}.{list}");
         let entries = self.strings(&path, get(section, list))?;
@@ -277,6 +276,7 @@ impl Reader {
                 self.error(&format!("{path}[{i}]"), why);
             }
         }
+        finish(&mut set);
         Some(set)
     }
 
@@ -290,6 +290,18 @@ impl Reader {
             }
         }
     }
+}
+
+/// `a, b, c` (not `join`: one instantiation of it for `String`s is enough).
+fn one_of(known: &[&str]) -> String {
+    let mut out = String::new();
+    for (i, key) in known.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(key);
+    }
+    out
 }
 
 /// "a number", "the string \"x\"", … for type errors.

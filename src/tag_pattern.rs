@@ -1,16 +1,15 @@
 //! Tag patterns (`tags.allow` / `tags.reject`): `*` and `?` wildcards over
 //! the tag as written, case-sensitive (registries treat `latest` and `LATEST`
-//! as different tags). Literal tags are looked up in a hash map.
-
-use std::collections::HashMap;
+//! as different tags). Literal tags are looked up in a sorted map.
 
 use crate::glob::Glob;
 use crate::reference::is_tag;
+use crate::str_map::StrMap;
 
 #[derive(Debug, Default)]
 pub struct TagSet {
     rules: Vec<String>,
-    literal: HashMap<String, usize>,
+    literal: StrMap<usize>,
     globs: Vec<(Glob, usize)>,
 }
 
@@ -28,13 +27,18 @@ impl TagSet {
         if Glob::has_wildcards(pattern) {
             self.globs.push((Glob::new(pattern), index));
         } else {
-            self.literal.entry(pattern.to_string()).or_insert(index);
+            self.literal.push(pattern.to_string(), index);
         }
         Ok(())
     }
 
     pub fn is_empty(&self) -> bool {
         self.rules.is_empty()
+    }
+
+    /// Makes lookups searches (see `str_map.rs`); call once all rules are in.
+    pub fn finish(&mut self) {
+        self.literal.finish();
     }
 
     pub fn rules(&self) -> &[String] {
@@ -45,7 +49,7 @@ impl TagSet {
     pub fn find(&self, tag: &str) -> Option<&str> {
         let index = self
             .literal
-            .get(tag)
+            .find(tag, |_| true)
             .copied()
             .or_else(|| self.globs.iter().find(|(g, _)| g.matches(tag)).map(|(_, i)| *i))?;
         Some(self.rules[index].as_str())
