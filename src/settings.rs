@@ -60,6 +60,10 @@ pub fn compile(document: &Document) -> Result<Policy, SettingsError> {
     if reader.errors.is_empty() { Ok(policy) } else { Err(SettingsError(reader.errors)) }
 }
 
+/// How a pattern set is built: `insert` each entry (validating it), then
+/// `finish` (see `str_map.rs`).
+type SetBuilder<S> = (fn(&mut S, &str) -> Result<(), String>, fn(&mut S));
+
 /// Collects errors while reading the document.
 #[derive(Default)]
 struct Reader {
@@ -266,7 +270,7 @@ impl Reader {
         section: &Map,
         name: &str,
         list: &str,
-        (insert, finish): (fn(&mut S, &str) -> Result<(), String>, fn(&mut S)),
+        (insert, finish): SetBuilder<S>,
     ) -> Option<S> {
         let path = format!("{name}.{list}");
         let entries = self.strings(&path, get(section, list))?;
