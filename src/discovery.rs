@@ -385,8 +385,14 @@ impl<'de> Walker<'de, '_> {
             // Only the object's own mapping has keys read in the Object role.
             Role::Object if key.is("metadata") => self.skip(),
             _ => {
+                let role = parent.of_key(&key);
+                // A scalar where any value may stand holds no image: skipped
+                // here, with no path segment and no event.
+                if role.takes_any_value() && self.parser.skip_if_scalar().map_err(|e| e.to_string())? {
+                    return Ok((Role::Any, false));
+                }
                 self.path.push(Segment::Key(key));
-                Ok((parent.of_key(&key), true))
+                Ok((role, true))
             }
         }
     }

@@ -303,7 +303,7 @@ impl<'a> Parser<'a> {
 
     /// A string starting at the opening quote; checks escapes and control
     /// characters, leaves UTF-8 to `RawStr::decode`.
-    #[inline]
+    #[inline(always)]
     fn string(&mut self) -> Result<RawStr<'a>, JsonError> {
         self.pos += 1;
         let start = self.pos;
@@ -353,10 +353,17 @@ impl<'a> Parser<'a> {
     }
 
     /// Skips the value that comes next (after a key, or as an array
-    /// element), checking it as thoroughly as `next` does.
+    /// element), checking it as thoroughly as `next` does. Scalars are
+    /// consumed without building events (`skip_if_scalar`).
     pub fn skip_value(&mut self) -> Result<(), JsonError> {
         let depth = self.depth();
         loop {
+            if self.skip_if_scalar()? {
+                if self.depth() == depth {
+                    return Ok(());
+                }
+                continue;
+            }
             match self.next()? {
                 Some(Event::ObjectStart | Event::ArrayStart | Event::Key(_)) => {}
                 None => return Err(self.error("unexpected end of input")),
@@ -364,6 +371,40 @@ impl<'a> Parser<'a> {
                 Some(_) => {}
             }
         }
+    }
+
+    /// When a value is due and it is a scalar (string, number, `true`,
+    /// `false`, `null`), consumes it, checked as `next` checks it, and
+    /// returns true. Otherwise (a container, a closing bracket, a comma is
+    /// due) consumes nothing and returns false: `next` takes it from there.
+    /// The walker skips the values it does not read this way, without an
+    /// event for each (most of a request's values are such scalars).
+    #[inline]
+    pub fn skip_if_scalar(&mut self) -> Result<bool, JsonError> {
+        if !matches!(self.state, State::Value | State::FirstElement) {
+            return Ok(false);
+        }
+        self.skip_whitespace();
+        match self.bytes.get(self.pos) {
+            Some(b'"') => {
+                self.string()?;
+            }
+            Some(b't') => {
+                self.literal(b"true", Event::Null)?;
+            }
+            Some(b'f') => {
+                self.literal(b"false", Event::Null)?;
+            }
+            Some(b'n') => {
+                self.literal(b"null", Event::Null)?;
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                self.number()?;
+            }
+            _ => return Ok(false),
+        }
+        self.after_value();
+        Ok(true)
     }
 
     /// Where the next value starts (after whitespace).
