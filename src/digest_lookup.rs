@@ -32,7 +32,7 @@ fn digest_of_answer(raw: &[u8]) -> Result<String, String> {
         Ok(Some(Document::String(digest))) => Ok(digest.clone()),
         _ => Err(format!(
             "the host's answer is not {{\"digest\": \"…\"}}: {}",
-            crate::response::shorten(&String::from_utf8_lossy(raw))
+            crate::response::shorten(std::str::from_utf8(raw).unwrap_or("(not UTF-8)"))
         )),
     }
 }

@@ -214,7 +214,8 @@ impl<'de> Walker<'de, '_> {
 
     /// The field path of the current value.
     fn field(&self) -> String {
-        let mut out = String::new();
+        // One allocation for the usual path (`spec.template.spec.containers[0].image`).
+        let mut out = String::with_capacity(64);
         for segment in &self.path {
             match segment {
                 Segment::Index(i) => {
@@ -315,7 +316,7 @@ impl<'de> Walker<'de, '_> {
                 // message is only built where it is needed.
                 Event::Number(n) => {
                     if !role.takes_any_value() {
-                        let problem = role.wrong_type(&format!("the number {}", String::from_utf8_lossy(n)))?;
+                        let problem = role.wrong_type(&format!("the number {}", crate::json::ascii(n)))?;
                         self.malformed(problem);
                     }
                     self.end_value(segment);

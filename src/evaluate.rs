@@ -29,7 +29,7 @@ use crate::rules::{self, Pin, Policy, Reason};
 pub type Lookup<'l> = dyn FnMut(&str) -> Result<String, String> + 'l;
 
 /// What the policy makes of one found image.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub violation: Option<Violation>,
     /// The image to write in place of the one found, when it changes.

@@ -443,6 +443,12 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// A number token as text (the parser only lets ASCII through), without
+/// `from_utf8_lossy` and its code.
+pub fn ascii(number: &[u8]) -> &str {
+    std::str::from_utf8(number).unwrap_or("?")
+}
+
 /// A parsed JSON value, for small documents (the settings). Built without
 /// recursion; a key that appears twice in a mapping is an error, not a
 /// silent "last one wins".
@@ -490,7 +496,7 @@ impl Document {
                     container
                 }
                 Event::String(s) => Document::String(s.decode()?.into_owned()),
-                Event::Number(n) => Document::Number(String::from_utf8_lossy(n).into_owned()),
+                Event::Number(n) => Document::Number(ascii(n).to_string()),
                 Event::Bool(b) => Document::Bool(b),
                 Event::Null => Document::Null,
             };

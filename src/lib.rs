@@ -26,6 +26,7 @@ pub mod rules;
 pub mod settings;
 pub mod str_map;
 pub mod tag_pattern;
+pub mod verdict_cache;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -33,8 +34,9 @@ use std::rc::Rc;
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
 
 use crate::evaluate::{Lookup, Outcome, evaluate};
-use crate::rules::Policy;
+use crate::rules::{Pin, Policy};
 use crate::settings::SettingsError;
+use crate::verdict_cache::VerdictCache;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -84,8 +86,15 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
         }
     };
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
+    // Decisions that ask the host nothing are remembered across requests.
+    let cacheable = policy.pin == Pin::Never;
     for found in &payload.found {
-        let Outcome { violation, rewrite, warning } = evaluate(policy, found, &mut lookup_once);
+        let Outcome { violation, rewrite, warning } = match &found.image {
+            Ok(image) if cacheable => VERDICTS.with_borrow_mut(|cache| {
+                cache.outcome(image, &found.field, || evaluate(policy, found, &mut lookup_once))
+            }),
+            _ => evaluate(policy, found, &mut lookup_once),
+        };
         violations.extend(violation);
         warnings.extend(warning);
         if let Some(rewrite) = rewrite {
@@ -116,6 +125,9 @@ thread_local! {
     /// PolicyServer keeps the instance and sends the same settings with every
     /// request, so they are compiled once, not per request.
     static COMPILED: RefCell<Option<(Vec<u8>, Compiled)>> = const { RefCell::new(None) };
+    /// What the compiled settings made of each image lately (see
+    /// `verdict_cache.rs`); cleared whenever other settings are compiled.
+    static VERDICTS: RefCell<VerdictCache> = RefCell::new(VerdictCache::default());
 }
 
 /// The compiled settings; `known`: the reader already found them equal to
@@ -124,6 +136,7 @@ fn compiled_settings(settings: &[u8], known: bool) -> Compiled {
     COMPILED.with_borrow_mut(|cache| match cache {
         Some((text, compiled)) if known || json::equal_words(text, settings) => compiled.clone(),
         _ => {
+            VERDICTS.with_borrow_mut(VerdictCache::clear);
             let compiled = Rc::new(settings::compile_json(settings));
             *cache = Some((settings.to_vec(), compiled.clone()));
             compiled

@@ -367,3 +367,18 @@ fn a_rejection_carries_no_mutation() {
         "spec.containers[1].image \"redis:7\": its digest could not be looked up (digests.pin: required): \"docker.io/library/redis:7\": manifest unknown"
     );
 }
+
+#[test]
+fn remembered_verdicts_never_outlive_their_settings() {
+    // Same image, settings that disagree, alternating on one thread (one
+    // instance): each answer must be its own settings' answer.
+    let deny = json!({"registries": {"reject": ["quay.io"]}});
+    let allow = json!({"registries": {"allow": ["quay.io"]}});
+    for _ in 0..3 {
+        assert!(!allowed(deny.clone(), "quay.io/org/app:1"));
+        assert!(allowed(allow.clone(), "quay.io/org/app:1"));
+    }
+    // A remembered refusal names the field where the image is this time.
+    let (_, message) = evaluate(deny.clone(), "CREATE", pod(&["nginx:1", "quay.io/org/app:1"]));
+    assert!(message.starts_with("spec.containers[1].image \"quay.io/org/app:1\""), "{message}");
+}
