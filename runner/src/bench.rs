@@ -6,7 +6,7 @@
 //! - hot `validate`: one instance per settings document, warmed up, each
 //!   call timed (median, p99); ratios are the median of per-round ratios,
 //!   rounds of 50 calls alternating between the two sides;
-//! - compile + instantiate: `PolicyModule::from_bytes` + `instantiate`, 9
+//! - compile + instantiate: `PolicyModule::from_bytes` + `instantiate`, 15
 //!   runs alternating with the baseline; medians, ratio of the pairs' median;
 //! - memory: the smallest linear-memory cap under which a warm-up passes is
 //!   found by bisection; then 100,000 evaluations run under that cap. The
@@ -32,7 +32,7 @@ pub struct BenchConfig {
 }
 
 const WARM_UP: usize = 1_000;
-const COMPILE_RUNS: usize = 9;
+const COMPILE_RUNS: usize = 15;
 /// 64 KiB wasm pages; 16,384 pages is 1 GiB, the host's cap.
 const PAGE: usize = 64 * 1024;
 const MAX_PAGES: usize = 16_384;

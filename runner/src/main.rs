@@ -225,9 +225,7 @@ fn run_bench(options: Options) -> Result<u8, Fatal> {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     let config = BenchConfig {
         policy: options.policy.unwrap_or_else(default_policy_path),
-        baseline: options
-            .baseline
-            .unwrap_or_else(|| target_dir.join("wasm32-wasip1/release/registry_guard_baseline.wasm")),
+        baseline: options.baseline.unwrap_or_else(|| target_dir.join("baseline-policy.wasm")),
         fixtures: options.fixtures.unwrap_or_else(|| PathBuf::from("benches/fixtures")),
         iterations: options.iterations.unwrap_or(5_000),
         evaluations: options.evaluations.unwrap_or(100_000),
