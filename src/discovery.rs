@@ -175,8 +175,10 @@ pub fn read<'de>(bytes: &'de [u8], known_settings: Option<&[u8]>) -> Result<Payl
         parser: Parser::new(bytes),
         bytes,
         known_settings,
-        frames: Vec::new(),
-        path: Vec::new(),
+        // Room for a Deployment's depth, so that the stacks do not regrow
+        // on every request.
+        frames: Vec::with_capacity(24),
+        path: Vec::with_capacity(24),
         payload: Payload::default(),
     }
     .run()
