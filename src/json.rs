@@ -379,7 +379,7 @@ impl<'a> Parser<'a> {
     /// due) consumes nothing and returns false: `next` takes it from there.
     /// The walker skips the values it does not read this way, without an
     /// event for each (most of a request's values are such scalars).
-    #[inline]
+    #[inline(always)]
     pub fn skip_if_scalar(&mut self) -> Result<bool, JsonError> {
         if !matches!(self.state, State::Value | State::FirstElement) {
             return Ok(false);
