@@ -8,28 +8,31 @@ setup() {
   [ -f annotated-policy.wasm ] || make annotated-policy.wasm >/dev/null
 }
 
-@test "kwctl: Deployment with a Docker Hub init container is rejected" {
-  run kwctl run --request-path e2e-tests/fixtures/deployment-create-review.json \
-    --settings-path e2e-tests/fixtures/settings.yaml annotated-policy.wasm
+# `kwctl run ARGS… annotated-policy.wasm`, its output shown on failure.
+kwctl_run() {
+  run kwctl run "$@" annotated-policy.wasm
   echo "$output"
+}
+
+@test "kwctl: Deployment with a Docker Hub init container is rejected" {
+  kwctl_run --request-path e2e-tests/fixtures/deployment-create-review.json \
+    --settings-path e2e-tests/fixtures/settings.yaml
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":false'* ]]
   [[ "$output" == *'initContainers[0].image'* ]]
 }
 
 @test "kwctl: kubectl debug on pods/ephemeralcontainers is rejected" {
-  run kwctl run --request-path e2e-tests/fixtures/pod-ephemeralcontainers-request.json \
-    --settings-path e2e-tests/fixtures/settings.yaml annotated-policy.wasm
-  echo "$output"
+  kwctl_run --request-path e2e-tests/fixtures/pod-ephemeralcontainers-request.json \
+    --settings-path e2e-tests/fixtures/settings.yaml
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":false'* ]]
   [[ "$output" == *'ephemeralContainers[0].image'* ]]
 }
 
 @test "kwctl: invalid settings are refused" {
-  run kwctl run --request-path e2e-tests/fixtures/deployment-create-review.json \
-    --settings-json '{"registries": {"allowed": ["quay.io"]}}' annotated-policy.wasm
-  echo "$output"
+  kwctl_run --request-path e2e-tests/fixtures/deployment-create-review.json \
+    --settings-json '{"registries": {"allowed": ["quay.io"]}}'
   [ "$status" -ne 0 ]
   [[ "$output" == *'unknown setting'* ]]
 }
@@ -37,10 +40,9 @@ setup() {
 @test "kwctl: pinning replays the recorded manifest digest lookups and answers with a patch" {
   # pin-session.yml is what `registry-guard check --record-host-calls` wrote
   # for this request (cli.bats checks that it still does).
-  run kwctl run --request-path e2e-tests/fixtures/pod-pin-review.json \
+  kwctl_run --request-path e2e-tests/fixtures/pod-pin-review.json \
     --settings-path e2e-tests/fixtures/pin-settings.yaml \
-    --replay-host-capabilities-interactions e2e-tests/fixtures/pin-session.yml annotated-policy.wasm
-  echo "$output"
+    --replay-host-capabilities-interactions e2e-tests/fixtures/pin-session.yml
   [ "$status" -eq 0 ]
   [[ "$output" == *'"allowed":true'* ]]
   [[ "$output" == *'"patchType":"JSONPatch"'* ]]

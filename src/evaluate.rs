@@ -21,7 +21,7 @@ use crate::discovery::Found;
 use crate::image::{IMPLICIT_TAG, Image};
 use crate::mirror::Mirrored;
 use crate::reference;
-use crate::response::{Violation, shorten};
+use crate::response::{Violation, shorten, subject};
 use crate::rules::{self, Pin, Policy, Reason};
 
 /// Asks for the digest an image reference points to now: the host
@@ -106,14 +106,8 @@ pub fn evaluate(policy: &Policy, found: &Found<'_>, lookup: &mut Lookup<'_>) -> 
                 let reason = Reason::PinFailed { image: query, error };
                 return Outcome::refused(found, Some(written), mirror_note(), strings(&[reason]));
             }
-            let shown = match mirror_note() {
-                Some(note) => format!("{:?} ({note})", shorten(written)),
-                None => format!("{:?}", shorten(written)),
-            };
-            let warning = format!(
-                "{} {shown} was not pinned (digests.pin: attempt): the digest of {query:?}: {error}",
-                found.field
-            );
+            let shown = subject(&found.field, Some(written), mirror_note().as_deref());
+            let warning = format!("{shown} was not pinned (digests.pin: attempt): the digest of {query:?}: {error}");
             if policy.require_digest {
                 let reasons = strings(&[Reason::DigestRequired]);
                 let mut outcome = Outcome::refused(found, Some(written), mirror_note(), reasons);

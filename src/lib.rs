@@ -104,27 +104,14 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
     if !violations.is_empty() {
         return response::reject(response::rejection_message(&violations), warnings);
     }
-    match payload.object {
-        Some(object) if !edits.is_empty() => {
-            // Spans are in the payload; the object is a slice of it. Images
-            // are only ever found inside it, but an edit outside it must fail
-            // closed, never trap on a slice.
-            let mut relative = Vec::with_capacity(edits.len());
-            let mut done = object.start;
-            for (span, image) in edits {
-                // In document order, inside the object, not overlapping.
-                if span.start < done || span.end > object.end || span.start > span.end {
-                    return reject("registry-guard cannot rewrite an image outside request.object".into());
-                }
-                done = span.end;
-                relative.push((span.start - object.start..span.end - object.start, image));
-            }
-            response::mutate(&bytes[object], &relative, warnings)
-        }
-        // An image to rewrite but no object to carry it (cannot happen: images
-        // are found in the object): refuse rather than admit it unrewritten.
-        None if !edits.is_empty() => reject("registry-guard cannot rewrite images: request.object is missing".into()),
-        _ => response::accept(warnings),
+    if edits.is_empty() {
+        return response::accept(warnings);
+    }
+    // Images are only found inside the object, in document order; should an
+    // edit ever fall elsewhere, refuse rather than admit the image unrewritten.
+    match payload.object.and_then(|object| response::mutate(bytes, object, &edits, warnings)) {
+        Some(answer) => answer,
+        None => reject("registry-guard cannot rewrite an image outside request.object".into()),
     }
 }
 

@@ -40,19 +40,22 @@ pub fn shorten(s: &str) -> Cow<'_, str> {
     }
 }
 
+/// What a violation or warning is about: `field "image" (note)`, or the field
+/// alone when it held no image string.
+pub fn subject(field: &str, image: Option<&str>, note: Option<&str>) -> String {
+    match (image, note) {
+        (Some(image), Some(note)) => format!("{field} {:?} ({note})", shorten(image)),
+        (Some(image), None) => format!("{field} {:?}", shorten(image)),
+        (None, _) => field.to_string(),
+    }
+}
+
 /// `field "image": reason and reason; field: reason; … and N more`.
 pub fn rejection_message(violations: &[Violation]) -> String {
     let shown: Vec<String> = violations
         .iter()
         .take(VIOLATIONS_SHOWN)
-        .map(|v| {
-            let reasons = v.reasons.join(" and ");
-            match (&v.image, &v.note) {
-                (Some(image), Some(note)) => format!("{} {:?} ({note}): {reasons}", v.field, shorten(image)),
-                (Some(image), None) => format!("{} {:?}: {reasons}", v.field, shorten(image)),
-                (None, _) => format!("{}: {reasons}", v.field),
-            }
-        })
+        .map(|v| format!("{}: {}", subject(&v.field, v.image.as_deref(), v.note.as_deref()), v.reasons.join(" and ")))
         .collect();
     let mut message = shown.join("; ");
     if violations.len() > VIOLATIONS_SHOWN {
@@ -147,21 +150,30 @@ pub fn reject(message: String, warnings: Vec<String>) -> CallResult {
     Ok(write_response(false, Some(&message), None, warnings))
 }
 
-/// An acceptance carrying the object with `edits` applied: each range of
-/// `object` (a JSON string token, quotes included) replaced by the string
-/// given, JSON-encoded. Everything else is the object's bytes as received,
-/// so nothing but the images can change, and no tree of the object is built.
-/// `edits` are in document order and do not overlap.
-pub fn mutate(object: &[u8], edits: &[(Range<usize>, String)], warnings: Vec<String>) -> CallResult {
+/// An acceptance carrying the object (`payload[object]`) with `edits`
+/// applied: each range of the payload (a JSON string token, quotes included)
+/// replaced by the string given, JSON-encoded. Everything else is the
+/// object's bytes as received, so nothing but the images can change, and no
+/// tree of the object is built. `None` when an edit is not inside the object
+/// or not in document order (never sliced past: the caller fails closed).
+pub fn mutate(
+    payload: &[u8],
+    object: Range<usize>,
+    edits: &[(Range<usize>, String)],
+    warnings: Vec<String>,
+) -> Option<CallResult> {
     let mut mutated = Vec::with_capacity(object.len() + 64 * edits.len());
-    let mut copied = 0;
+    let mut copied = object.start;
     for (range, replacement) in edits {
-        mutated.extend_from_slice(&object[copied..range.start]);
+        if range.start < copied || range.end < range.start || range.end > object.end {
+            return None;
+        }
+        mutated.extend_from_slice(payload.get(copied..range.start)?);
         write_string(&mut mutated, replacement);
         copied = range.end;
     }
-    mutated.extend_from_slice(&object[copied..]);
-    Ok(write_response(true, None, Some(&mutated), warnings))
+    mutated.extend_from_slice(payload.get(copied..object.end)?);
+    Some(Ok(write_response(true, None, Some(&mutated), warnings)))
 }
 
 /// What `validate_settings` answers: `{"valid": …, "message": …}`.
@@ -208,7 +220,9 @@ mod tests {
         let object = br#"{"a": "x",  "image":"ngin\u0078", "n": [1, 2]}"#;
         let start = object.windows(6).position(|w| w == b"\"ngin\\").unwrap();
         let end = start + br#""ngin\u0078""#.len();
-        let out = mutate(object, &[(start..end, "nginx@sha256:x".into())], vec!["w".into()]).unwrap();
+        let out = mutate(object, 0..object.len(), &[(start..end, "nginx@sha256:x".into())], vec!["w".into()])
+            .unwrap()
+            .unwrap();
         let response: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(
             response,
