@@ -6,7 +6,7 @@ POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
 
-.PHONY: bench baseline fuzz run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
+.PHONY: bench baseline accept-all fuzz run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
 
 # wasm-opt (binaryen, pinned by tools/binaryen/package-lock.json), from npm.
 WASM_OPT := tools/binaryen/node_modules/.bin/wasm-opt
@@ -53,9 +53,10 @@ run: policy.wasm runner
 # Timings and memory of policy.wasm against a baseline policy that parses the
 # whole request into a JSON tree (benches/baseline), on benches/fixtures.
 BASELINE := $(TARGET_DIR)/baseline-policy.wasm
+ACCEPT_ALL := $(TARGET_DIR)/accept-all-policy.wasm
 
-bench: policy.wasm runner baseline
-	$(RUNNER) bench --baseline $(BASELINE)
+bench: policy.wasm runner baseline accept-all
+	$(RUNNER) bench --baseline $(BASELINE) --accept-all $(ACCEPT_ALL)
 
 # Built like policy.wasm (cargo's release profile, then wasm-opt), so that
 # the comparison is like for like.
@@ -63,6 +64,13 @@ baseline: $(WASM_OPT)
 	@$(MAKE) --no-print-directory wasm-target
 	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard-baseline
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(TARGET_DIR)/wasm32-wasip1/release/registry_guard_baseline.wasm -o $(BASELINE)
+
+# The floor: a policy that accepts without reading the request, built the
+# same way; what any policy pays the host (instance, payload copies).
+accept-all: $(WASM_OPT)
+	@$(MAKE) --no-print-directory wasm-target
+	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard-accept-all
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(TARGET_DIR)/wasm32-wasip1/release/registry_guard_accept_all.wasm -o $(ACCEPT_ALL)
 
 # Fuzz every target for FUZZ_SECONDS (default 60) each; not part of `make test`.
 fuzz:
@@ -75,10 +83,10 @@ unit-tests:
 
 # The built policy.wasm, run through the runner's waPC host; then the bats
 # suites (the kwctl ones skip themselves where kwctl is missing).
-e2e-tests: policy.wasm runner baseline
+e2e-tests: policy.wasm runner baseline accept-all
 	$(CARGO) test --locked -p registry-guard-e2e
 	@if command -v bats >/dev/null; then \
-		REGISTRY_GUARD_BIN=$(abspath $(RUNNER)) REGISTRY_GUARD_BASELINE=$(abspath $(BASELINE)) bats e2e-tests; \
+		REGISTRY_GUARD_BIN=$(abspath $(RUNNER)) REGISTRY_GUARD_BASELINE=$(abspath $(BASELINE)) REGISTRY_GUARD_ACCEPT_ALL=$(abspath $(ACCEPT_ALL)) bats e2e-tests; \
 	elif [ -n "$$CI" ]; then \
 		echo "bats is not installed (CI installs it: apt-get install -y bats)"; exit 1; \
 	else \

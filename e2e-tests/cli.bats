@@ -101,14 +101,16 @@ setup() {
 }
 
 @test "bench: runs and reports every target (timings are not asserted)" {
-  BASELINE="${REGISTRY_GUARD_BASELINE:-$PWD/target/wasm32-wasip1/release/registry_guard_baseline.wasm}"
-  run "$RG" bench --baseline "$BASELINE" --iterations 50 --evaluations 200
+  BASELINE="${REGISTRY_GUARD_BASELINE:-$PWD/target/baseline-policy.wasm}"
+  ACCEPT_ALL="${REGISTRY_GUARD_ACCEPT_ALL:-$PWD/target/accept-all-policy.wasm}"
+  run "$RG" bench --baseline "$BASELINE" --accept-all "$ACCEPT_ALL" --iterations 50 --evaluations 200
   echo "$output"
   [ "$status" -le 1 ]
+  [[ "$output" == *"fresh instance + validate, per request"* ]]
   [[ "$output" == *"Deployment 100+1 containers, 5 rules"* ]]
   [[ "$output" == *"compile + instantiate: ours"* ]]
   [[ "$output" == *"memory: 200 evaluations on one instance capped at"* ]]
-  [ "$(grep -cE '^  (met|MISSED) ' <<< "$output")" -eq 6 ]
+  [ "$(grep -cE '^  (met|MISSED) ' <<< "$output")" -eq 7 ]
 }
 
 @test "check: mirrors and pinning print the verdict, warnings, host calls and patch" {

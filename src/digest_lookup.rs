@@ -29,7 +29,7 @@ pub fn manifest_digest(image: &str) -> Result<String, String> {
 /// The `digest` of the host's answer.
 fn digest_of_answer(raw: &[u8]) -> Result<String, String> {
     match Document::parse(raw).as_ref().map(|answer| answer.get("digest")) {
-        Ok(Some(Document::String(digest))) => Ok(digest.clone()),
+        Ok(Some(Document::String(digest))) => Ok(digest.to_string()),
         _ => Err(format!(
             "the host's answer is not {{\"digest\": \"…\"}}: {}",
             crate::response::shorten(std::str::from_utf8(raw).unwrap_or("(not UTF-8)"))

@@ -1,8 +1,8 @@
 //! Reads the waPC `validate` payload, `{"request": <AdmissionRequest>,
 //! "settings": <settings>}`, in one streaming pass (`json.rs`), and finds
-//! every image the object would make a node pull. Nothing is built: the
-//! settings are returned as raw bytes (compiled once per distinct document,
-//! see `lib.rs`), keys are compared as bytes, and everything that cannot
+//! every image the object would make a node pull. Nothing is built but the
+//! settings document (its strings borrowed from the payload), keys are
+//! compared as bytes, and everything that cannot
 //! hold an image (`oldObject`, the object's own `metadata`, other request
 //! fields) is checked and skipped.
 //!
@@ -35,7 +35,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use crate::json::{Event, Parser, RawStr};
+use crate::json::{Document, Event, Parser, RawStr};
 
 /// A place in the object that holds, or should hold, an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,10 +58,9 @@ pub struct Payload<'de> {
     pub operation: Option<Cow<'de, str>>,
     /// Every image (or malformed image field) in `request.object`.
     pub found: Vec<Found<'de>>,
-    /// The settings, as raw JSON (checked as JSON, not yet as settings).
-    pub settings: Option<&'de [u8]>,
-    /// The settings are byte for byte the `known_settings` given to `read`.
-    pub settings_known: bool,
+    /// The settings document (not yet checked as settings), or the key
+    /// it repeats in one mapping.
+    pub settings: Option<Result<Document<'de>, String>>,
     /// Where `request.object` stands in the payload, when it is a mapping.
     pub object: Option<Range<usize>>,
     /// Where `request.object` starts (set at its key).
@@ -167,14 +166,11 @@ fn push_decimal(out: &mut String, n: usize) {
     out.push(char::from(b'0' + (n % 10) as u8));
 }
 
-/// Reads a payload. `known_settings` is the settings document compiled
-/// last: when the payload carries the same bytes, they are compared, not
-/// scanned.
-pub fn read<'de>(bytes: &'de [u8], known_settings: Option<&[u8]>) -> Result<Payload<'de>, String> {
+/// Reads a payload.
+pub fn read(bytes: &[u8]) -> Result<Payload<'_>, String> {
     Walker {
         parser: Parser::new(bytes),
         bytes,
-        known_settings,
         // Room for a Deployment's depth, so that the stacks do not regrow
         // on every request.
         frames: Vec::with_capacity(24),
@@ -187,28 +183,21 @@ pub fn read<'de>(bytes: &'de [u8], known_settings: Option<&[u8]>) -> Result<Payl
 /// Walks the object of an admission request alone (for tests).
 #[cfg(test)]
 fn read_object(bytes: &[u8]) -> Result<Vec<Found<'_>>, String> {
-    let mut walker = Walker {
-        parser: Parser::new(bytes),
-        bytes,
-        known_settings: None,
-        frames: Vec::new(),
-        path: Vec::new(),
-        payload: Payload::default(),
-    };
+    let mut walker =
+        Walker { parser: Parser::new(bytes), bytes, frames: Vec::new(), path: Vec::new(), payload: Payload::default() };
     walker.walk(Role::Object, false)?;
     Ok(walker.payload.found)
 }
 
-struct Walker<'de, 'k> {
+struct Walker<'de> {
     parser: Parser<'de>,
     bytes: &'de [u8],
-    known_settings: Option<&'k [u8]>,
     frames: Vec<Frame>,
     path: Vec<Segment<'de>>,
     payload: Payload<'de>,
 }
 
-impl<'de> Walker<'de, '_> {
+impl<'de> Walker<'de> {
     fn run(mut self) -> Result<Payload<'de>, String> {
         self.walk(Role::Payload, false)?;
         Ok(self.payload)
@@ -362,13 +351,10 @@ impl<'de> Walker<'de, '_> {
                 if self.payload.settings.is_some() {
                     return Err("the payload has two settings fields".into());
                 }
-                let start = self.parser.value_start();
-                self.payload.settings_known =
-                    self.known_settings.is_some_and(|known| self.parser.skip_known_value(known));
-                if !self.payload.settings_known {
-                    self.parser.skip_value().map_err(|e| e.to_string())?;
-                }
-                self.payload.settings = Some(&self.bytes[start..self.parser.position()]);
+                // Read into a document in this same pass: settings are
+                // compiled on every request, and a second scan of thousands
+                // of rules would cost as much as the first.
+                self.payload.settings = Some(Document::read(&mut self.parser).map_err(|e| e.to_string())?);
                 Ok((Role::Any, false))
             }
             Role::Request if key.is("operation") => {
@@ -571,10 +557,10 @@ mod tests {
         let text = br#" { "extra": [1, {"a": "}"}], "settings": {"tags": {"reject": ["latest"]}} ,
             "request": {"uid": "x", "operation": "CREATE", "oldObject": {"spec": {"containers": [{"image": "old:1"}]}},
             "object": {"spec": {"containers": [{"image": "a:1"}]}}} } "#;
-        for known in [None, Some(&br#"{"tags": {"reject": ["latest"]}}"#[..]), Some(&b"{}"[..])] {
-            let payload = read(text, known).unwrap();
-            assert_eq!(payload.settings, Some(&br#"{"tags": {"reject": ["latest"]}}"#[..]));
-            assert_eq!(payload.settings_known, known.is_some_and(|k| k.len() > 2), "{known:?}");
+        {
+            let payload = read(text).unwrap();
+            let settings = Document::parse(br#"{"tags": {"reject": ["latest"]}}"#).unwrap();
+            assert_eq!(payload.settings, Some(Ok(settings)));
             assert_eq!(payload.operation.as_deref(), Some("CREATE"));
             let found = &payload.found[..];
             assert_eq!(found.len(), 1);
@@ -588,14 +574,18 @@ mod tests {
     #[test]
     fn a_request_with_two_objects_is_refused() {
         let text = br#"{"request": {"object": {}, "object": {"spec": {"containers": [{"image": "a"}]}}}}"#;
-        assert_eq!(read(text, None).unwrap_err(), "the request has two object fields");
-        assert_eq!(read(br#"{"request": {"object": null}}"#, None).unwrap().object, None);
+        assert_eq!(read(text).unwrap_err(), "the request has two object fields");
+        assert_eq!(read(br#"{"request": {"object": null}}"#).unwrap().object, None);
     }
 
     #[test]
-    fn scalar_and_string_settings_are_kept_raw() {
-        assert_eq!(read(br#"{"settings": null}"#, None).unwrap().settings, Some(&b"null"[..]));
-        assert_eq!(read(br#"{"settings": "a\"}"}"#, None).unwrap().settings, Some(&br#""a\"}""#[..]));
+    fn settings_are_read_whatever_their_shape() {
+        assert_eq!(read(br#"{"settings": null}"#).unwrap().settings, Some(Ok(Document::Null)));
+        assert_eq!(read(br#"{"settings": "a\"}"}"#).unwrap().settings, Some(Ok(Document::String("a\"}".into()))));
+        assert_eq!(
+            read(br#"{"settings": {"a": 1, "a": 2}, "request": {}}"#).unwrap().settings,
+            Some(Err("the key \"a\" appears twice in one mapping".into()))
+        );
     }
 
     #[test]
@@ -617,14 +607,14 @@ mod tests {
                 "request.object: expected a mapping or null, found the string \"x\"",
             ),
         ] {
-            assert_eq!(read(text, None).err().as_deref(), Some(error), "{}", String::from_utf8_lossy(text));
+            assert_eq!(read(text).err().as_deref(), Some(error), "{}", String::from_utf8_lossy(text));
         }
     }
 
     #[test]
     fn escaped_envelope_keys_mean_what_they_spell() {
         let text = br#"{"req\u0075est": {"\u006fbject": {"spec": {"containers": [{"image": "a:1"}]}}}}"#;
-        let payload = read(text, None).unwrap();
+        let payload = read(text).unwrap();
         assert!(payload.has_request);
         assert_eq!(payload.found.len(), 1);
     }

@@ -48,7 +48,7 @@ fn strings(reasons: &[Reason]) -> Vec<String> {
     reasons.iter().map(ToString::to_string).collect()
 }
 
-pub fn evaluate(policy: &Policy, found: &Found<'_>, lookup: &mut Lookup<'_>) -> Outcome {
+pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, lookup: &mut Lookup<'_>) -> Outcome {
     let written = match &found.image {
         Err(problem) => return Outcome::refused(found, None, None, vec![problem.clone()]),
         Ok(written) => written.as_ref(),
@@ -142,8 +142,10 @@ mod tests {
 
     const DIGEST: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
-    fn policy(settings: serde_json::Value) -> Policy {
-        settings::compile_json(settings.to_string().as_bytes()).unwrap()
+    fn policy(settings: serde_json::Value) -> Policy<'static> {
+        let text: &'static str = settings.to_string().leak();
+        let document = Box::leak(Box::new(crate::json::Document::parse(text.as_bytes()).unwrap()));
+        settings::compile(document).unwrap()
     }
 
     /// Evaluates `image` with a registry that knows only `docker.io/library/nginx:1.25`

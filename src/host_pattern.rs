@@ -17,8 +17,10 @@
 //! the image's host), so 1,000 literal rules cost what 5 do; only the other
 //! wildcard patterns are tried one by one.
 
+use std::borrow::Cow;
+
 use crate::glob::Glob;
-use crate::reference::{is_host, split_host_port};
+use crate::reference::{is_host, is_lowercase_host_name, split_host_port};
 use crate::registry::{Registry, canonical_host, parse_port};
 use crate::str_map::StrMap;
 
@@ -41,26 +43,39 @@ impl PortRule {
     }
 }
 
-/// One validated host pattern.
+/// One validated host pattern; a literal host borrows the pattern's text
+/// when it is already canonical.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostPattern {
-    host: HostMatch,
+pub struct HostPattern<'p> {
+    host: HostMatch<'p>,
     port: PortRule,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum HostMatch {
+enum HostMatch<'p> {
     /// Canonical host (lowercase, canonical IPv6).
-    Literal(String),
+    Literal(Cow<'p, str>),
     /// `*.suffix`: the suffix with its leading dot, no other wildcard.
-    DotSuffix(String),
+    DotSuffix(Cow<'p, str>),
     Glob(Glob),
 }
 
-impl HostPattern {
+impl<'p> HostPattern<'p> {
     /// Validates a pattern; the error is a sentence about `pattern` that the
     /// settings module prefixes with the setting's path.
-    pub fn parse(pattern: &str) -> Result<Self, String> {
+    pub fn parse(pattern: &'p str) -> Result<Self, String> {
+        // The common cases first, without copying: a lowercase host without
+        // port or wildcard (`registry.corp.example`) is its own canonical
+        // form, and `*.corp.example` its own suffix.
+        if is_lowercase_host_name(pattern) {
+            return Ok(HostPattern { host: HostMatch::Literal(Cow::Borrowed(pattern)), port: PortRule::Default });
+        }
+        if pattern.strip_prefix("*.").is_some_and(is_lowercase_host_name) {
+            return Ok(HostPattern {
+                host: HostMatch::DotSuffix(Cow::Borrowed(&pattern[1..])),
+                port: PortRule::Default,
+            });
+        }
         if pattern.is_empty() {
             return Err("is empty; write a registry host such as \"registry.corp.example\"".into());
         }
@@ -95,7 +110,7 @@ impl HostPattern {
             }
             match lowercase.strip_prefix("*.") {
                 Some(suffix) if !Glob::has_wildcards(suffix) && is_host(suffix) => {
-                    HostMatch::DotSuffix(format!(".{suffix}"))
+                    HostMatch::DotSuffix(Cow::Owned(format!(".{suffix}")))
                 }
                 _ => HostMatch::Glob(Glob::new(&lowercase)),
             }
@@ -103,34 +118,45 @@ impl HostPattern {
             if !is_host(host) {
                 return Err(format!("{pattern:?} is not a valid registry host"));
             }
-            HostMatch::Literal(canonical_host(host).map_err(|e| e.to_string())?.into_owned())
+            HostMatch::Literal(canonical_host(host).map_err(|e| e.to_string())?)
         };
         Ok(HostPattern { host, port })
+    }
+
+    /// The pattern with its own copy of the text it borrowed.
+    pub fn into_owned(self) -> HostPattern<'static> {
+        let host = match self.host {
+            HostMatch::Literal(host) => HostMatch::Literal(Cow::Owned(host.into_owned())),
+            HostMatch::DotSuffix(suffix) => HostMatch::DotSuffix(Cow::Owned(suffix.into_owned())),
+            HostMatch::Glob(glob) => HostMatch::Glob(glob),
+        };
+        HostPattern { host, port: self.port }
     }
 
     pub fn matches(&self, registry: &Registry<'_>) -> bool {
         self.port.admits(registry.port)
             && registry.names().any(|name| match &self.host {
                 HostMatch::Literal(host) => host == name,
-                HostMatch::DotSuffix(suffix) => name.len() > suffix.len() && name.ends_with(suffix.as_str()),
+                HostMatch::DotSuffix(suffix) => name.len() > suffix.len() && name.ends_with(suffix.as_ref()),
                 HostMatch::Glob(glob) => glob.matches(name),
             })
     }
 }
 
-/// Many host patterns, compiled for lookup. Remembers each rule as written.
+/// Many host patterns, compiled for lookup. Remembers each rule as written
+/// (borrowed from the settings document, as the literal hosts are).
 #[derive(Debug, Default)]
-pub struct HostSet {
-    rules: Vec<String>,
-    literal: StrMap<(PortRule, usize)>,
-    dot_suffix: StrMap<(PortRule, usize)>,
-    others: Vec<(HostPattern, usize)>,
+pub struct HostSet<'p> {
+    rules: Vec<&'p str>,
+    literal: StrMap<'p, (PortRule, usize)>,
+    dot_suffix: StrMap<'p, (PortRule, usize)>,
+    others: Vec<(HostPattern<'p>, usize)>,
 }
 
-impl HostSet {
-    pub fn insert(&mut self, written: &str, pattern: HostPattern) {
+impl<'p> HostSet<'p> {
+    pub fn insert(&mut self, written: &'p str, pattern: HostPattern<'p>) {
         let index = self.rules.len();
-        self.rules.push(written.to_string());
+        self.rules.push(written);
         match pattern.host {
             HostMatch::Literal(host) => self.literal.push(host, (pattern.port, index)),
             HostMatch::DotSuffix(suffix) => self.dot_suffix.push(suffix, (pattern.port, index)),
@@ -138,14 +164,15 @@ impl HostSet {
         }
     }
 
-    /// Makes lookups searches (see `str_map.rs`); call once all rules are in.
-    pub fn finish(&mut self) {
-        self.literal.finish();
-        self.dot_suffix.finish();
+    /// Makes lookups searches when `lookups` pay for it (see `str_map.rs`);
+    /// call once all rules are in.
+    pub fn finish(&mut self, lookups: usize) {
+        self.literal.finish(lookups);
+        self.dot_suffix.finish(lookups);
     }
 
     /// The rules as written, for messages.
-    pub fn rules(&self) -> &[String] {
+    pub fn rules(&self) -> &[&'p str] {
         &self.rules
     }
 
@@ -161,9 +188,7 @@ impl HostSet {
             })
         });
         let found = found.map(|(_, i)| *i);
-        found
-            .or_else(|| self.others.iter().find(|(p, _)| p.matches(registry)).map(|(_, i)| *i))
-            .map(|i| self.rules[i].as_str())
+        found.or_else(|| self.others.iter().find(|(p, _)| p.matches(registry)).map(|(_, i)| *i)).map(|i| self.rules[i])
     }
 }
 
@@ -171,7 +196,7 @@ impl HostSet {
 mod tests {
     use super::*;
 
-    fn set(patterns: &[&str]) -> HostSet {
+    fn set<'p>(patterns: &[&'p str]) -> HostSet<'p> {
         let mut set = HostSet::default();
         for p in patterns {
             set.insert(p, HostPattern::parse(p).unwrap());

@@ -23,6 +23,8 @@
 //! `docker.io/*`) is refused as ambiguous: write `docker.io/library/*` for
 //! official images or `docker.io/*/*` for all of Docker Hub.
 
+use std::borrow::Cow;
+
 use crate::glob::Glob;
 use crate::host_pattern::HostPattern;
 use crate::image::Image;
@@ -30,27 +32,27 @@ use crate::reference::{self, DOCKER_HUB, looks_like_domain};
 use crate::registry::Registry;
 use crate::str_map::StrMap;
 
-/// A pattern without wildcards, normalized.
+/// A pattern without wildcards, normalized (borrowing the pattern's text).
 #[derive(Debug)]
-struct LiteralRule {
-    registry_host: String,
+struct LiteralRule<'p> {
+    registry_host: Cow<'p, str>,
     registry_port: Option<u16>,
-    tag: Option<String>,
-    digest: Option<String>,
+    tag: Option<&'p str>,
+    digest: Option<&'p str>,
     index: usize,
 }
 
 /// A pattern with wildcards.
 #[derive(Debug)]
-struct GlobRule {
-    registry: HostPattern,
+struct GlobRule<'p> {
+    registry: HostPattern<'p>,
     path: Glob,
     tag: Option<Glob>,
     digest: Option<Glob>,
     index: usize,
 }
 
-impl GlobRule {
+impl GlobRule<'_> {
     fn matches(&self, image: &Image<'_>) -> bool {
         let part = |glob: &Option<Glob>, value: Option<&str>| match (glob, value) {
             (None, _) => true,
@@ -66,15 +68,15 @@ impl GlobRule {
 
 /// Many image patterns. Literal patterns are looked up by repository path.
 #[derive(Debug, Default)]
-pub struct ImageSet {
-    rules: Vec<String>,
-    by_path: StrMap<LiteralRule>,
-    globs: Vec<GlobRule>,
+pub struct ImageSet<'p> {
+    rules: Vec<&'p str>,
+    by_path: StrMap<'p, LiteralRule<'p>>,
+    globs: Vec<GlobRule<'p>>,
 }
 
-impl ImageSet {
+impl<'p> ImageSet<'p> {
     /// Validates and adds a pattern; the error is a sentence about `pattern`.
-    pub fn insert(&mut self, pattern: &str) -> Result<(), String> {
+    pub fn insert(&mut self, pattern: &'p str) -> Result<(), String> {
         let index = self.rules.len();
         if pattern.contains("://") {
             return Err(format!("{pattern:?} is not an image reference; write it without a scheme"));
@@ -92,26 +94,27 @@ impl ImageSet {
         } else {
             let image = Image::parse(pattern).map_err(|e| format!("{pattern:?} is {e}"))?;
             self.by_path.push(
-                image.path.into_owned(),
+                image.path,
                 LiteralRule {
-                    registry_host: image.registry.host.into_owned(),
+                    registry_host: image.registry.host,
                     registry_port: image.registry.port,
-                    tag: image.tag.map(str::to_string),
-                    digest: image.digest.map(str::to_string),
+                    tag: image.tag,
+                    digest: image.digest,
                     index,
                 },
             );
         }
-        self.rules.push(pattern.to_string());
+        self.rules.push(pattern);
         Ok(())
     }
 
-    /// Makes lookups searches (see `str_map.rs`); call once all rules are in.
-    pub fn finish(&mut self) {
-        self.by_path.finish();
+    /// Makes lookups searches when `lookups` pay for it (see `str_map.rs`);
+    /// call once all rules are in.
+    pub fn finish(&mut self, lookups: usize) {
+        self.by_path.finish(lookups);
     }
 
-    pub fn rules(&self) -> &[String] {
+    pub fn rules(&self) -> &[&'p str] {
         &self.rules
     }
 
@@ -120,19 +123,19 @@ impl ImageSet {
         let literal = self.by_path.find(image.path.as_ref(), |r| {
             r.registry_host == image.registry.host
                 && r.registry_port == image.registry.port
-                && r.tag.as_ref().is_none_or(|t| image.tag_for_rules() == Some(t.as_str()))
-                && r.digest.as_ref().is_none_or(|d| image.digest == Some(d.as_str()))
+                && r.tag.is_none_or(|t| image.tag_for_rules() == Some(t))
+                && r.digest.is_none_or(|d| image.digest == Some(d))
         });
         let index =
             literal.map(|r| r.index).or_else(|| self.globs.iter().find(|g| g.matches(image)).map(|g| g.index))?;
-        Some(self.rules[index].as_str())
+        Some(self.rules[index])
     }
 }
 
 /// Splits a wildcard pattern into its registry host pattern and the pattern
 /// for `path[:tag][@digest]`, and checks that it is a reference once its
 /// wildcards are set aside.
-fn split_glob_pattern(pattern: &str) -> Result<(HostPattern, String), String> {
+fn split_glob_pattern(pattern: &str) -> Result<(HostPattern<'_>, String), String> {
     let (registry, rest) = match pattern.split_once('/') {
         Some((first, rest)) if looks_like_domain(first) => (first, rest),
         _ => (DOCKER_HUB, pattern),
@@ -207,7 +210,7 @@ fn check_rest_pattern(rest: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn set(patterns: &[&str]) -> ImageSet {
+    fn set<'p>(patterns: &[&'p str]) -> ImageSet<'p> {
         let mut set = ImageSet::default();
         for p in patterns {
             set.insert(p).unwrap();

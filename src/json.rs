@@ -331,8 +331,8 @@ impl<'a> Parser<'a> {
                             // A surrogate must come as a high-low pair, as
                             // serde_json requires (it cannot be UTF-8 text).
                             let unit = |at: usize| -> Option<u16> {
-                                let hex = std::str::from_utf8(self.bytes.get(at + 2..at + 6)?).ok()?;
-                                u16::from_str_radix(hex, 16).ok().filter(|_| self.bytes[at..].starts_with(b"\\u"))
+                                let hex = self.bytes.get(at + 2..at + 6)?;
+                                hex_digits(hex).filter(|_| self.bytes[at..].starts_with(b"\\u")).map(|v| v as u16)
                             };
                             match unit(self.pos) {
                                 None => return Err(self.error("invalid \\u escape")),
@@ -417,30 +417,6 @@ impl<'a> Parser<'a> {
     pub fn position(&self) -> usize {
         self.pos
     }
-
-    /// When the next value is exactly `known` (a complete JSON value seen
-    /// before), skips it without scanning and returns true. A complete value
-    /// that is followed by a delimiter is that value and nothing more.
-    pub fn skip_known_value(&mut self, known: &[u8]) -> bool {
-        let start = self.value_start();
-        let Some(candidate) = self.bytes.get(start..start + known.len()) else {
-            return false;
-        };
-        let delimited = matches!(
-            self.bytes.get(start + known.len()),
-            None | Some(b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-        );
-        if !matches!(self.state, State::Value | State::FirstElement)
-            || known.is_empty()
-            || !delimited
-            || !equal_words(candidate, known)
-        {
-            return false;
-        }
-        self.pos = start + known.len();
-        self.after_value();
-        true
-    }
 }
 
 /// A number token as text (the parser only lets ASCII through), without
@@ -451,25 +427,47 @@ pub fn ascii(number: &[u8]) -> &str {
 
 /// A parsed JSON value, for small documents (the settings). Built without
 /// recursion; a key that appears twice in a mapping is an error, not a
-/// silent "last one wins".
+/// silent "last one wins". Strings and numbers borrow from the bytes read
+/// (a copy only for strings with escapes): settings are read on every
+/// request, and thousands of rules must not cost thousands of allocations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Document {
+pub enum Document<'a> {
     Null,
     Bool(bool),
     /// The number's text.
-    Number(String),
-    String(String),
-    Array(Vec<Document>),
-    Object(Vec<(String, Document)>),
+    Number(&'a str),
+    String(Cow<'a, str>),
+    Array(Vec<Document<'a>>),
+    Object(Vec<(Cow<'a, str>, Document<'a>)>),
 }
 
-impl Document {
-    pub fn parse(bytes: &[u8]) -> Result<Document, String> {
+impl<'a> Document<'a> {
+    /// The document that is the whole of `bytes`.
+    pub fn parse(bytes: &'a [u8]) -> Result<Document<'a>, String> {
         let mut parser = Parser::new(bytes);
+        let document = Document::read(&mut parser).map_err(|e| e.to_string())??;
+        match parser.next().map_err(|e| e.to_string())? {
+            None => Ok(document),
+            Some(_) => Err("trailing characters after the value".into()),
+        }
+    }
+
+    /// Reads the next value of `parser`, whole, and leaves the parser after
+    /// it: so that a value inside a larger document (the settings in a
+    /// validate payload) is read in the same pass that checks the document.
+    /// The outer error is invalid JSON; the inner one a key repeated in one
+    /// mapping (the value is still read to its end).
+    pub fn read(parser: &mut Parser<'a>) -> Result<Result<Document<'a>, String>, JsonError> {
+        let depth = parser.depth();
         // Open containers, each with the key it sits under in its parent.
-        let mut open: Vec<(Option<String>, Document)> = Vec::new();
-        let mut key: Option<String> = None;
-        while let Some(event) = parser.next().map_err(|e| e.to_string())? {
+        let mut open: Vec<(Option<Cow<'a, str>>, Document<'a>)> = Vec::new();
+        let mut key: Option<Cow<'a, str>> = None;
+        let mut repeated: Option<String> = None;
+        let decoded = |raw: RawStr<'a>, parser: &Parser<'a>| raw.decode().map_err(|what| parser.error(what));
+        loop {
+            let Some(event) = parser.next()? else {
+                return Err(parser.error("unexpected end of input"));
+            };
             let value = match event {
                 Event::ObjectStart | Event::ArrayStart => {
                     let empty = if event == Event::ObjectStart {
@@ -481,11 +479,11 @@ impl Document {
                     continue;
                 }
                 Event::Key(k) => {
-                    let k = k.decode()?.into_owned();
+                    let k = decoded(k, parser)?;
                     if let Some((_, Document::Object(entries))) = open.last()
                         && entries.iter().any(|(existing, _)| *existing == k)
                     {
-                        return Err(format!("the key {k:?} appears twice in one mapping"));
+                        repeated.get_or_insert_with(|| format!("the key {k:?} appears twice in one mapping"));
                     }
                     key = Some(k);
                     continue;
@@ -495,23 +493,25 @@ impl Document {
                     key = under;
                     container
                 }
-                Event::String(s) => Document::String(s.decode()?.into_owned()),
-                Event::Number(n) => Document::Number(ascii(n).to_string()),
+                Event::String(s) => Document::String(decoded(s, parser)?),
+                Event::Number(n) => Document::Number(ascii(n)),
                 Event::Bool(b) => Document::Bool(b),
                 Event::Null => Document::Null,
             };
             match open.last_mut() {
-                None => return parser.next().map_err(|e| e.to_string()).map(|_| value),
+                None => {
+                    debug_assert_eq!(parser.depth(), depth);
+                    return Ok(repeated.map_or(Ok(value), Err));
+                }
                 Some((_, Document::Object(entries))) => entries.push((key.take().expect("a key precedes"), value)),
                 Some((_, Document::Array(items))) => items.push(value),
                 Some(_) => unreachable!("only containers are open"),
             }
         }
-        Err("empty document".into())
     }
 
     /// The value under `key` in a mapping.
-    pub fn get(&self, key: &str) -> Option<&Document> {
+    pub fn get(&self, key: &str) -> Option<&Document<'a>> {
         match self {
             Document::Object(entries) => entry(entries, key),
             _ => None,
@@ -520,22 +520,17 @@ impl Document {
 }
 
 /// The value under `key` among a mapping's entries.
-pub fn entry<'v>(entries: &'v [(String, Document)], key: &str) -> Option<&'v Document> {
+pub fn entry<'v, 'a>(entries: &'v [(Cow<'a, str>, Document<'a>)], key: &str) -> Option<&'v Document<'a>> {
     entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
-/// `a == b`, comparing eight bytes at a time (wasm's byte-wise memcmp is
-/// slow on the kilobytes of settings compared on every request).
-pub fn equal_words(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// The value of exactly four hex digits (`\uXXXX`), nothing else: not
+/// `from_str_radix`, which also takes a leading `+` (`\u+eca` is not JSON).
+fn hex_digits(digits: &[u8]) -> Option<u32> {
+    if digits.len() != 4 {
+        return None;
     }
-    let (a_words, a_tail) = a.split_at(a.len() - a.len() % 8);
-    let (b_words, b_tail) = b.split_at(b.len() - b.len() % 8);
-    a_tail == b_tail
-        && a_words.chunks_exact(8).zip(b_words.chunks_exact(8)).all(|(x, y)| {
-            u64::from_ne_bytes(x.try_into().expect("8 bytes")) == u64::from_ne_bytes(y.try_into().expect("8 bytes"))
-        })
+    digits.iter().try_fold(0u32, |value, &b| Some(value * 16 + char::from(b).to_digit(16)?))
 }
 
 /// Decodes a string body with escapes (already checked by the parser).
@@ -564,10 +559,7 @@ fn decode_escapes(raw: &[u8]) -> Result<String, &'static str> {
             i += 2;
             continue;
         }
-        let unit = |at: usize| -> Option<u32> {
-            let hex = std::str::from_utf8(raw.get(at + 2..at + 6)?).ok()?;
-            u32::from_str_radix(hex, 16).ok().filter(|_| raw[at + 1] == b'u')
-        };
+        let unit = |at: usize| -> Option<u32> { hex_digits(raw.get(at + 2..at + 6)?).filter(|_| raw[at + 1] == b'u') };
         let first = unit(i).ok_or("invalid \\u escape")?;
         let (code, len) = match first {
             0xD800..=0xDBFF => {
@@ -665,6 +657,12 @@ mod tests {
             "[-]",
             "[0x1]",
             "[1.2.3]",
+            // Found by fuzzing: `from_str_radix` read `\u+eca` as U+0ECA.
+            r#"["\u+eca"]"#,
+            r#"{"a\u+eca": 1}"#,
+            r#"["\u-eca"]"#,
+            r#"["\u eca"]"#,
+            r#"["\ud83d\u+e00"]"#,
         ];
         for input in inputs {
             let ours = parse_all(input.as_bytes()).is_ok();
@@ -720,19 +718,16 @@ mod tests {
     }
 
     #[test]
-    fn skip_value_and_known_values() {
+    fn skip_value() {
         let mut parser = Parser::new(br#"{"a": {"x": [1, "}"]}, "b": {"s": 1}, "c": 2}"#);
         parser.next().unwrap();
         parser.next().unwrap();
         parser.skip_value().unwrap();
         let Some(Event::Key(b)) = parser.next().unwrap() else { panic!() };
         assert!(b.is("b"));
-        assert!(!parser.skip_known_value(br#"{"s": 2}"#));
-        assert!(parser.skip_known_value(br#"{"s": 1}"#));
+        parser.skip_value().unwrap();
         let Some(Event::Key(c)) = parser.next().unwrap() else { panic!() };
         assert!(c.is("c"));
-        assert!(!parser.skip_known_value(b"2"[..0].as_ref()));
-        assert!(!parser.skip_known_value(b"20"));
         assert_eq!(parser.next().unwrap(), Some(Event::Number(b"2")));
     }
 
@@ -758,7 +753,7 @@ mod tests {
     #[test]
     fn documents_are_built_and_duplicate_keys_refused() {
         let doc = Document::parse(br#" {"a": [1, "x", null, true, {"b": {}}], "c": -2.5e3} "#).unwrap();
-        assert_eq!(doc.get("c"), Some(&Document::Number("-2.5e3".into())));
+        assert_eq!(doc.get("c"), Some(&Document::Number("-2.5e3")));
         let Some(Document::Array(items)) = doc.get("a") else { panic!() };
         assert_eq!(items.len(), 5);
         assert_eq!(items[4].get("b"), Some(&Document::Object(vec![])));
@@ -769,18 +764,5 @@ mod tests {
             "invalid JSON at byte 3: trailing characters after the value"
         );
         assert_eq!(Document::parse(b"").unwrap_err(), "invalid JSON at byte 0: unexpected end of input");
-    }
-
-    #[test]
-    fn equal_words_compares_every_byte() {
-        let a: Vec<u8> = (0..100).collect();
-        let mut b = a.clone();
-        assert!(equal_words(&a, &b));
-        for i in [0, 7, 8, 63, 96, 99] {
-            b[i] ^= 1;
-            assert!(!equal_words(&a, &b), "{i}");
-            b[i] ^= 1;
-        }
-        assert!(!equal_words(&a, &a[..99]));
     }
 }

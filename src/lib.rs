@@ -3,8 +3,9 @@
 //!
 //! The data path, top to bottom:
 //! payload read in one streaming pass, images found in the object
-//! (`discovery.rs` over `json.rs`) → settings, compiled once per distinct
-//! document (`settings.rs` → `rules::Policy`) → each image parsed
+//! (`discovery.rs` over `json.rs`) → settings, read and compiled on every
+//! request (`settings.rs` → `rules::Policy`; a PolicyServer runs each
+//! request in a fresh instance, so nothing survives to the next one) → each image parsed
 //! (`reference.rs`, `registry.rs`, `image.rs`), mirrored (`mirror.rs`),
 //! decided (`rules::decide`) and pinned (`digest_lookup.rs`), one at a time
 //! (`evaluate.rs`) → response (`response.rs`): a rejection, an acceptance,
@@ -26,17 +27,10 @@ pub mod rules;
 pub mod settings;
 pub mod str_map;
 pub mod tag_pattern;
-pub mod verdict_cache;
-
-use std::cell::RefCell;
-use std::rc::Rc;
 
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
 
 use crate::evaluate::{Lookup, Outcome, evaluate};
-use crate::rules::{Pin, Policy};
-use crate::settings::SettingsError;
-use crate::verdict_cache::VerdictCache;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -55,8 +49,7 @@ pub fn validate(payload: &[u8]) -> CallResult {
 /// fake registry in tests and fuzzing.
 pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
     let reject = |message: String| response::reject(message, Vec::new());
-    let payload = match COMPILED.with_borrow(|cache| discovery::read(bytes, cache.as_ref().map(|(text, _)| &text[..])))
-    {
+    let payload = match discovery::read(bytes) {
         Ok(payload) => payload,
         Err(e) => return reject(format!("registry-guard cannot read the admission request: {e}")),
     };
@@ -67,8 +60,9 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
     if payload.operation.as_deref() == Some("DELETE") {
         return response::accept(Vec::new());
     }
-    let compiled = compiled_settings(payload.settings.unwrap_or(b"{}"), payload.settings_known);
-    let policy = match compiled.as_ref() {
+    // Read and compiled on every request: a PolicyServer evaluates each
+    // request in a fresh instance, so nothing kept here would be seen again.
+    let policy = match settings::compile_payload_settings(payload.settings.as_ref(), payload.found.len()) {
         Ok(policy) => policy,
         Err(e) => return reject(format!("registry-guard settings are invalid: {e}")),
     };
@@ -86,15 +80,8 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
         }
     };
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
-    // Decisions that ask the host nothing are remembered across requests.
-    let cacheable = policy.pin == Pin::Never;
     for found in &payload.found {
-        let Outcome { violation, rewrite, warning } = match &found.image {
-            Ok(image) if cacheable => VERDICTS.with_borrow_mut(|cache| {
-                cache.outcome(image, &found.field, || evaluate(policy, found, &mut lookup_once))
-            }),
-            _ => evaluate(policy, found, &mut lookup_once),
-        };
+        let Outcome { violation, rewrite, warning } = evaluate(&policy, found, &mut lookup_once);
         violations.extend(violation);
         warnings.extend(warning);
         if let Some(rewrite) = rewrite {
@@ -115,36 +102,9 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
     }
 }
 
-/// Settings as compiled: the policy, or why the settings are invalid.
-type Compiled = Rc<Result<Policy, SettingsError>>;
-
-thread_local! {
-    /// The last settings document seen and what it compiled to. A
-    /// PolicyServer keeps the instance and sends the same settings with every
-    /// request, so they are compiled once, not per request.
-    static COMPILED: RefCell<Option<(Vec<u8>, Compiled)>> = const { RefCell::new(None) };
-    /// What the compiled settings made of each image lately (see
-    /// `verdict_cache.rs`); cleared whenever other settings are compiled.
-    static VERDICTS: RefCell<VerdictCache> = RefCell::new(VerdictCache::default());
-}
-
-/// The compiled settings; `known`: the reader already found them equal to
-/// the cached document (no second comparison).
-fn compiled_settings(settings: &[u8], known: bool) -> Compiled {
-    COMPILED.with_borrow_mut(|cache| match cache {
-        Some((text, compiled)) if known || json::equal_words(text, settings) => compiled.clone(),
-        _ => {
-            VERDICTS.with_borrow_mut(VerdictCache::clear);
-            let compiled = Rc::new(settings::compile_json(settings));
-            *cache = Some((settings.to_vec(), compiled.clone()));
-            compiled
-        }
-    })
-}
-
 /// waPC `validate_settings`: answers valid, or invalid with every problem.
 pub fn validate_settings(payload: &[u8]) -> CallResult {
-    let message = settings::compile_json(payload).err().map(|e| e.to_string());
+    let message = settings::check_json(payload).err().map(|e| e.to_string());
     Ok(response::settings_verdict(message.as_deref()))
 }
 

@@ -24,7 +24,7 @@ use crate::registry::Registry;
 /// One validated mirror rule.
 #[derive(Debug)]
 pub struct Mirror {
-    from: HostPattern,
+    from: HostPattern<'static>,
     /// `from` as written, for messages.
     pub from_written: String,
     /// The `to` registry, canonical.
@@ -36,7 +36,7 @@ pub struct Mirror {
 impl Mirror {
     /// Validates a rule; each error names the field (`from`, `to`) it is about.
     pub fn parse(from: &str, to: &str) -> Result<Mirror, (&'static str, String)> {
-        let from_pattern = HostPattern::parse(from).map_err(|e| ("from", e))?;
+        let from_pattern = HostPattern::parse(from).map_err(|e| ("from", e))?.into_owned();
         let (to, prefix) = parse_target(to).map_err(|e| ("to", e))?;
         Ok(Mirror { from: from_pattern, from_written: from.to_string(), to, prefix })
     }

@@ -382,3 +382,24 @@ fn remembered_verdicts_never_outlive_their_settings() {
     let (_, message) = evaluate(deny.clone(), "CREATE", pod(&["nginx:1", "quay.io/org/app:1"]));
     assert!(message.starts_with("spec.containers[1].image \"quay.io/org/app:1\""), "{message}");
 }
+
+#[test]
+fn a_unicode_escape_with_a_sign_is_not_json_and_is_rejected() {
+    // Found by fuzzing (`make fuzz`, 7 M executions): `\u+eca` was read as U+0ECA.
+    for payload in [
+        r#"{"request": {"operation": "CREATE", "object": {}}, "x": "\u+eca"}"#,
+        r#"{"request": {"operation": "CREATE", "object": {"a\u+eca": 1}}}"#,
+    ] {
+        let response = respond(payload.as_bytes());
+        assert!(!response.accepted, "{payload}");
+        assert!(
+            response
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .starts_with("registry-guard cannot read the admission request"),
+            "{:?}",
+            response.message
+        );
+    }
+}

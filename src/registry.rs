@@ -138,7 +138,12 @@ pub fn canonical_ipv6(text: &str) -> Option<String> {
         if side.is_empty() {
             return Some(Vec::new());
         }
-        side.split(':').map(|g| (1..=4).contains(&g.len()).then(|| u16::from_str_radix(g, 16).ok()).flatten()).collect()
+        // Hex digits only: `from_str_radix` alone also takes a leading `+`.
+        let group = |g: &str| {
+            let hex = (1..=4).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_hexdigit());
+            hex.then(|| u16::from_str_radix(g, 16).ok()).flatten()
+        };
+        side.split(':').map(group).collect()
     }
     let mut words = [0u16; 8];
     match text.split_once("::") {
@@ -220,6 +225,9 @@ mod tests {
             "1::2:3:4:5:6:7:8",
             ":1:2:3:4:5:6:7",
             "g::",
+            // `from_str_radix` takes a leading sign; an address does not.
+            "+1::",
+            "::+ab",
         ] {
             assert_eq!(canonical_ipv6(bad), None, "{bad}");
         }

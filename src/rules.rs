@@ -22,12 +22,13 @@ pub struct Section<S> {
 }
 
 /// Settings compiled for matching. `Policy::default()` allows every image.
+/// Rules borrow their text from the settings document they were read from.
 #[derive(Debug, Default)]
-pub struct Policy {
-    pub registries: Section<HostSet>,
-    pub images: Section<ImageSet>,
+pub struct Policy<'s> {
+    pub registries: Section<HostSet<'s>>,
+    pub images: Section<ImageSet<'s>>,
     /// `allow` is `None` when `tags.allow` is absent or empty.
-    pub tags: Section<TagSet>,
+    pub tags: Section<TagSet<'s>>,
     pub require_digest: bool,
     /// `digests.pin`.
     pub pin: Pin,
@@ -46,7 +47,7 @@ pub enum Pin {
     Required,
 }
 
-impl Policy {
+impl Policy<'_> {
     /// The settings can change objects (pinning or mirrors). Without them the
     /// policy never mutates and never calls the host.
     pub fn mutates(&self) -> bool {
@@ -131,7 +132,7 @@ impl fmt::Display for Reason {
 const ALLOWED_RULES_SHOWN: usize = 5;
 
 /// `a, b, c, … and 995 more`, or a plain statement for an empty list.
-fn describe_allowed(rules: &[String]) -> String {
+fn describe_allowed(rules: &[&str]) -> String {
     if rules.is_empty() {
         return "empty, so nothing is allowed".to_string();
     }
@@ -143,7 +144,7 @@ fn describe_allowed(rules: &[String]) -> String {
 }
 
 /// Every reason the policy refuses `image`; empty when it is allowed.
-pub fn decide(policy: &Policy, image: &Image<'_>) -> Vec<Reason> {
+pub fn decide(policy: &Policy<'_>, image: &Image<'_>) -> Vec<Reason> {
     let mut reasons = Vec::new();
 
     let registry = || image.registry.to_string();

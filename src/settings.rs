@@ -16,12 +16,13 @@
 //! allowed (`registries.allow: []`, `images.allow: []`), except `tags.allow`,
 //! which constrains tags only when non-empty.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::json::{Document, entry as get};
 
 /// A mapping's entries, in order.
-type Map = [(String, Document)];
+type Map<'a> = [(Cow<'a, str>, Document<'a>)];
 
 use crate::host_pattern::{HostPattern, HostSet};
 use crate::image_pattern::ImageSet;
@@ -46,28 +47,55 @@ impl fmt::Display for SettingsError {
     }
 }
 
-/// Compiles the settings as the host sends them (JSON).
-pub fn compile_json(bytes: &[u8]) -> Result<Policy, SettingsError> {
-    let document =
-        Document::parse(bytes).map_err(|e| SettingsError(vec![format!("settings are not valid JSON: {e}")]))?;
-    compile(&document)
+/// Checks the settings as the host sends them (JSON) to `validate_settings`.
+pub fn check_json(bytes: &[u8]) -> Result<(), SettingsError> {
+    let document = Document::parse(bytes).map_err(not_json)?;
+    compile(&document).map(drop)
+}
+
+/// The settings a validate payload carried (`None`: none, which allows
+/// everything), compiled for a request with `images` images: pattern sets
+/// are sorted for lookup only when that many lookups pay for the sort.
+pub fn compile_payload_settings<'d>(
+    settings: Option<&'d Result<Document<'_>, String>>,
+    images: usize,
+) -> Result<Policy<'d>, SettingsError> {
+    match settings {
+        None => Ok(Policy::default()),
+        Some(Ok(document)) => compile_for(document, images),
+        Some(Err(e)) => Err(not_json(e.clone())),
+    }
+}
+
+fn not_json(e: String) -> SettingsError {
+    SettingsError(vec![format!("settings are not valid JSON: {e}")])
 }
 
 /// Compiles a settings document.
-pub fn compile(document: &Document) -> Result<Policy, SettingsError> {
-    let mut reader = Reader::default();
+pub fn compile<'d>(document: &'d Document<'_>) -> Result<Policy<'d>, SettingsError> {
+    compile_for(document, 0)
+}
+
+/// Lookups per image in one pattern set, at most: a registry has up to
+/// three names (Docker Hub's), each looked up whole and by dot-suffix.
+const LOOKUPS_PER_IMAGE: usize = 8;
+
+fn compile_for<'d>(document: &'d Document<'_>, images: usize) -> Result<Policy<'d>, SettingsError> {
+    let mut reader = Reader { errors: Vec::new(), lookups: images.saturating_mul(LOOKUPS_PER_IMAGE) };
     let policy = reader.policy(document);
     if reader.errors.is_empty() { Ok(policy) } else { Err(SettingsError(reader.errors)) }
 }
 
 /// How a pattern set is built: `insert` each entry (validating it), then
 /// `finish` (see `str_map.rs`).
-type SetBuilder<S> = (fn(&mut S, &str) -> Result<(), String>, fn(&mut S));
+type SetBuilder<'d, S> = (fn(&mut S, &'d str) -> Result<(), String>, fn(&mut S, usize));
 
 /// Collects errors while reading the document.
 #[derive(Default)]
 struct Reader {
     errors: Vec<String>,
+    /// About how many lookups each pattern set will answer (see `str_map.rs`).
+    lookups: usize,
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["registries", "images", "tags", "digests", "mirrors"];
@@ -81,7 +109,7 @@ impl Reader {
         self.errors.push(if path.is_empty() { message.to_string() } else { format!("{path}: {message}") });
     }
 
-    fn policy(&mut self, document: &Document) -> Policy {
+    fn policy<'d>(&mut self, document: &'d Document<'_>) -> Policy<'d> {
         let mut policy = Policy::default();
         let Some(root) = self.object("", document, TOP_LEVEL_KEYS) else {
             return policy;
@@ -122,7 +150,7 @@ impl Reader {
     fn pin(&mut self, value: Option<&Document>) -> Pin {
         match value {
             None | Some(Document::Null) => Pin::Never,
-            Some(Document::String(s)) => match s.as_str() {
+            Some(Document::String(s)) => match s.as_ref() {
                 "never" => Pin::Never,
                 "attempt" => Pin::Attempt,
                 "required" => Pin::Required,
@@ -156,7 +184,7 @@ impl Reader {
                 self.error(&path, format_args!("expected a mapping with from and to, found {}", describe(item)));
                 continue;
             };
-            for key in rule.iter().map(|(k, _)| k).filter(|k| !MIRROR_KEYS.contains(&k.as_str())) {
+            for key in rule.iter().map(|(k, _)| k).filter(|k| !MIRROR_KEYS.contains(&k.as_ref())) {
                 self.error("", format_args!("unknown setting \"{path}.{key}\"; expected one of: from, to"));
             }
             let (Some(from), Some(to)) = (self.text(&path, rule, "from"), self.text(&path, rule, "to")) else {
@@ -183,7 +211,7 @@ impl Reader {
     }
 
     /// The required string `key` of a mapping at `path`.
-    fn text<'v>(&mut self, path: &str, map: &'v Map, key: &str) -> Option<&'v str> {
+    fn text<'v>(&mut self, path: &str, map: &'v Map<'_>, key: &str) -> Option<&'v str> {
         match get(map, key) {
             Some(Document::String(s)) => Some(s),
             None | Some(Document::Null) => {
@@ -198,11 +226,11 @@ impl Reader {
     }
 
     /// `value` as an object whose keys are all in `known`; `None` for null.
-    fn object<'v>(&mut self, path: &str, value: &'v Document, known: &[&str]) -> Option<&'v Map> {
+    fn object<'v, 'a>(&mut self, path: &str, value: &'v Document<'a>, known: &[&str]) -> Option<&'v Map<'a>> {
         match value {
             Document::Null => None,
             Document::Object(map) => {
-                for key in map.iter().map(|(k, _)| k).filter(|k| !known.contains(&k.as_str())) {
+                for key in map.iter().map(|(k, _)| k).filter(|k| !known.contains(&k.as_ref())) {
                     let at = if path.is_empty() { String::new() } else { format!("{path}.") };
                     self.error("", format_args!("unknown setting \"{at}{key}\"; expected one of: {}", one_of(known)));
                 }
@@ -216,12 +244,12 @@ impl Reader {
         }
     }
 
-    fn section<'v>(&mut self, root: &'v Map, name: &str) -> Option<&'v Map> {
+    fn section<'v, 'a>(&mut self, root: &'v Map<'a>, name: &str) -> Option<&'v Map<'a>> {
         self.object(name, get(root, name)?, LIST_KEYS)
     }
 
     /// A list of strings; `None` when absent or null.
-    fn strings<'v>(&mut self, path: &str, value: Option<&'v Document>) -> Option<Vec<(usize, &'v str)>> {
+    fn strings<'v>(&mut self, path: &str, value: Option<&'v Document<'_>>) -> Option<Vec<(usize, &'v str)>> {
         match value? {
             Document::Null => None,
             Document::Array(items) => Some(
@@ -229,7 +257,7 @@ impl Reader {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, item)| match item {
-                        Document::String(s) => Some((i, s.as_str())),
+                        Document::String(s) => Some((i, s.as_ref())),
                         other => {
                             self.error(
                                 &format!("{path}[{i}]"),
@@ -251,7 +279,7 @@ impl Reader {
         }
     }
 
-    fn host_set(&mut self, section: &Map, name: &str, list: &str) -> Option<HostSet> {
+    fn host_set<'d>(&mut self, section: &'d Map<'_>, name: &str, list: &str) -> Option<HostSet<'d>> {
         let path = format!("{name}.{list}");
         let entries = self.strings(&path, get(section, list))?;
         let mut set = HostSet::default();
@@ -261,16 +289,16 @@ impl Reader {
                 Err(why) => self.error(&format!("{path}[{i}]"), why),
             }
         }
-        set.finish();
+        set.finish(self.lookups);
         Some(set)
     }
 
-    fn pattern_set<S: Default>(
+    fn pattern_set<'d, S: Default>(
         &mut self,
-        section: &Map,
+        section: &'d Map<'_>,
         name: &str,
         list: &str,
-        (insert, finish): SetBuilder<S>,
+        (insert, finish): SetBuilder<'d, S>,
     ) -> Option<S> {
         let path = format!("{name}.{list}");
         let entries = self.strings(&path, get(section, list))?;
@@ -280,7 +308,7 @@ impl Reader {
                 self.error(&format!("{path}[{i}]"), why);
             }
         }
-        finish(&mut set);
+        finish(&mut set, self.lookups);
         Some(set)
     }
 
@@ -325,18 +353,23 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn doc(value: serde_json::Value) -> Document {
-        Document::parse(value.to_string().as_bytes()).unwrap()
+    /// A document that lives as long as the test (policies borrow it).
+    fn doc(value: serde_json::Value) -> &'static Document<'static> {
+        Box::leak(Box::new(Document::parse(value.to_string().leak().as_bytes()).unwrap()))
+    }
+
+    fn compile_json(bytes: &[u8]) -> Result<(), SettingsError> {
+        check_json(bytes)
     }
 
     fn errors(document: serde_json::Value) -> Vec<String> {
-        compile(&doc(document)).err().map(|e| e.0).unwrap_or_default()
+        compile(doc(document)).err().map(|e| e.0).unwrap_or_default()
     }
 
     #[test]
     fn empty_and_null_settings_allow_everything() {
         for document in [json!({}), json!(null), json!({"registries": null, "images": {"allow": null}})] {
-            let policy = compile(&doc(document)).unwrap();
+            let policy = compile(doc(document)).unwrap();
             assert!(policy.registries.allow.is_none() && policy.images.allow.is_none() && !policy.require_digest);
         }
     }
@@ -401,7 +434,7 @@ mod tests {
 
     #[test]
     fn pin_and_mirrors_are_read() {
-        let policy = compile(&doc(json!({
+        let policy = compile(doc(json!({
             "digests": {"pin": "attempt"},
             "mirrors": [{"from": "docker.io", "to": "registry.corp.example/dockerhub"}]
         })))
@@ -409,7 +442,7 @@ mod tests {
         assert_eq!(policy.pin, Pin::Attempt);
         assert_eq!(policy.mirrors.0.len(), 1);
         assert!(policy.mutates());
-        assert!(!compile(&doc(json!({"digests": {"pin": "never"}, "mirrors": []}))).unwrap().mutates());
+        assert!(!compile(doc(json!({"digests": {"pin": "never"}, "mirrors": []}))).unwrap().mutates());
     }
 
     #[test]
@@ -450,7 +483,7 @@ mod tests {
     #[test]
     fn long_error_lists_are_bounded() {
         let bad: Vec<String> = (0..100).map(|i| format!("bad host {i}")).collect();
-        let message = compile(&doc(json!({"registries": {"reject": bad}}))).unwrap_err().to_string();
+        let message = compile(doc(json!({"registries": {"reject": bad}}))).unwrap_err().to_string();
         assert!(message.ends_with("; … and 80 more"), "{message}");
     }
 

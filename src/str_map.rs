@@ -1,5 +1,6 @@
 //! A map from strings to values for the compiled settings: built once,
-//! sorted once (`finish`), then looked up by binary search. Used instead of
+//! sorted once (`finish`) when the lookups expected pay for it, then looked
+//! up by binary search. Used instead of
 //! `HashMap` for literal hosts, images and tags: every `HashMap` key/value
 //! type adds its own hashing, probing and rehashing code to policy.wasm
 //! (about 3 KB each, measured with twiggy), while this sorts and searches
@@ -9,28 +10,44 @@
 //! Before `finish` (or after a later `push`), lookups scan every entry:
 //! slower, never wrong.
 
+use std::borrow::Cow;
+
+/// A sort's comparisons cost about this many of a scan's (a scan mostly
+/// compares lengths; a sort compares bytes and moves entries).
+const SORT_COST: usize = 4;
+
 /// Keys to values; one key may hold several values, found in insertion order.
+/// Keys borrow from the settings document where they can.
 #[derive(Debug)]
-pub struct StrMap<V> {
-    index: KeyIndex,
+pub struct StrMap<'k, V> {
+    index: KeyIndex<'k>,
     values: Vec<V>,
 }
 
-impl<V> Default for StrMap<V> {
+impl<V> Default for StrMap<'_, V> {
     fn default() -> Self {
         StrMap { index: KeyIndex::default(), values: Vec::new() }
     }
 }
 
-impl<V> StrMap<V> {
-    pub fn push(&mut self, key: String, value: V) {
+impl<'k, V> StrMap<'k, V> {
+    pub fn push(&mut self, key: Cow<'k, str>, value: V) {
         self.index.push(key, self.values.len());
         self.values.push(value);
     }
 
-    /// Sorts the keys, so that lookups search instead of scanning.
-    pub fn finish(&mut self) {
-        self.index.sort();
+    /// Sorts the keys, so that lookups search instead of scanning, when the
+    /// `lookups` expected make it pay: a scan costs one comparison per key
+    /// (most fail on the length), a sort about `n·log2(n)` of them, so a
+    /// request with a few images is answered faster by scanning. Settings
+    /// are compiled for every request (a fresh instance each), so this
+    /// choice is made every time.
+    pub fn finish(&mut self, lookups: usize) {
+        let n = self.values.len();
+        let log2 = usize::BITS - n.leading_zeros();
+        if lookups.saturating_mul(n) > SORT_COST * n * log2 as usize {
+            self.index.sort();
+        }
     }
 
     /// The first value under `key` (in insertion order) that `accept` takes.
@@ -42,13 +59,13 @@ impl<V> StrMap<V> {
 /// The non-generic part: `(key, position)` pairs, sorted by key then
 /// position once finished.
 #[derive(Debug, Default)]
-struct KeyIndex {
-    entries: Vec<(String, usize)>,
+struct KeyIndex<'k> {
+    entries: Vec<(Cow<'k, str>, usize)>,
     sorted: bool,
 }
 
-impl KeyIndex {
-    fn push(&mut self, key: String, position: usize) {
+impl<'k> KeyIndex<'k> {
+    fn push(&mut self, key: Cow<'k, str>, position: usize) {
         self.entries.push((key, position));
         self.sorted = false;
     }
@@ -61,7 +78,7 @@ impl KeyIndex {
     /// Positions of the values under `key`, in insertion order.
     fn positions<'a>(&'a self, key: &'a str) -> impl Iterator<Item = usize> + 'a {
         let candidates = if self.sorted {
-            let start = self.entries.partition_point(|(k, _)| k.as_str() < key);
+            let start = self.entries.partition_point(|(k, _)| k.as_ref() < key);
             let len = self.entries[start..].partition_point(|(k, _)| k == key);
             &self.entries[start..start + len]
         } else {
@@ -76,8 +93,8 @@ impl KeyIndex {
 /// (ipnsort, quicksort, heapsort and small-sort networks, measured with
 /// twiggy), for settings that are sorted once. Heapsort: O(n log n) in
 /// every case, no allocation, a few hundred bytes.
-fn heapsort(entries: &mut [(String, usize)]) {
-    fn sift_down(entries: &mut [(String, usize)], mut root: usize) {
+fn heapsort(entries: &mut [(Cow<'_, str>, usize)]) {
+    fn sift_down(entries: &mut [(Cow<'_, str>, usize)], mut root: usize) {
         loop {
             let mut child = 2 * root + 1;
             if child >= entries.len() {
@@ -110,11 +127,12 @@ mod tests {
     fn values_are_found_in_insertion_order_before_and_after_finish() {
         let mut map = StrMap::default();
         for (key, value) in [("b", 1), ("a", 2), ("b", 3), ("c", 4), ("b", 5)] {
-            map.push(key.to_string(), value);
+            map.push(key.into(), value);
         }
         for finished in [false, true] {
             if finished {
-                map.finish();
+                map.finish(usize::MAX);
+                assert!(map.index.sorted);
             }
             assert_eq!(map.find("b", |_| true), Some(&1));
             assert_eq!(map.find("b", |v| *v > 1), Some(&3));
@@ -124,6 +142,8 @@ mod tests {
             assert_eq!(map.find("", |_| true), None);
         }
         map.push("d".into(), 6);
+        map.finish(1);
+        assert!(!map.index.sorted, "one lookup does not pay for a sort");
         assert_eq!(map.find("d", |_| true), Some(&6), "a push after finish is still found");
     }
 
@@ -131,10 +151,10 @@ mod tests {
     fn heapsort_sorts_like_the_standard_library() {
         let mut seed = 7u64;
         for len in [0, 1, 2, 3, 10, 100, 1000] {
-            let mut entries: Vec<(String, usize)> = (0..len)
+            let mut entries: Vec<(Cow<'_, str>, usize)> = (0..len)
                 .map(|i| {
                     seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    (format!("k{}", (seed >> 33) % 37), i)
+                    (format!("k{}", (seed >> 33) % 37).into(), i)
                 })
                 .collect();
             let mut expected = entries.clone();

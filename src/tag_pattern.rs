@@ -2,32 +2,35 @@
 //! the tag as written, case-sensitive (registries treat `latest` and `LATEST`
 //! as different tags). Literal tags are looked up in a sorted map.
 
+use std::borrow::Cow;
+
 use crate::glob::Glob;
 use crate::reference::is_tag;
 use crate::str_map::StrMap;
 
 #[derive(Debug, Default)]
-pub struct TagSet {
-    rules: Vec<String>,
-    literal: StrMap<usize>,
+pub struct TagSet<'p> {
+    rules: Vec<&'p str>,
+    literal: StrMap<'p, usize>,
     globs: Vec<(Glob, usize)>,
 }
 
-impl TagSet {
+impl<'p> TagSet<'p> {
     /// Validates and adds a pattern; the error is a sentence about `pattern`.
-    pub fn insert(&mut self, pattern: &str) -> Result<(), String> {
+    pub fn insert(&mut self, pattern: &'p str) -> Result<(), String> {
         // A tag once each wildcard stands for one letter.
-        if !is_tag(&pattern.replace(['*', '?'], "a")) {
+        let wildcards = Glob::has_wildcards(pattern);
+        if !(if wildcards { is_tag(&pattern.replace(['*', '?'], "a")) } else { is_tag(pattern) }) {
             return Err(format!(
                 "{pattern:?} is not a tag pattern; a tag is 1-128 of A-Z a-z 0-9 _ . - (not starting with . or -), plus the wildcards * and ?"
             ));
         }
         let index = self.rules.len();
-        self.rules.push(pattern.to_string());
-        if Glob::has_wildcards(pattern) {
+        self.rules.push(pattern);
+        if wildcards {
             self.globs.push((Glob::new(pattern), index));
         } else {
-            self.literal.push(pattern.to_string(), index);
+            self.literal.push(Cow::Borrowed(pattern), index);
         }
         Ok(())
     }
@@ -36,12 +39,13 @@ impl TagSet {
         self.rules.is_empty()
     }
 
-    /// Makes lookups searches (see `str_map.rs`); call once all rules are in.
-    pub fn finish(&mut self) {
-        self.literal.finish();
+    /// Makes lookups searches when `lookups` pay for it (see `str_map.rs`);
+    /// call once all rules are in.
+    pub fn finish(&mut self, lookups: usize) {
+        self.literal.finish(lookups);
     }
 
-    pub fn rules(&self) -> &[String] {
+    pub fn rules(&self) -> &[&'p str] {
         &self.rules
     }
 
@@ -52,7 +56,7 @@ impl TagSet {
             .find(tag, |_| true)
             .copied()
             .or_else(|| self.globs.iter().find(|(g, _)| g.matches(tag)).map(|(_, i)| *i))?;
-        Some(self.rules[index].as_str())
+        Some(self.rules[index])
     }
 }
 

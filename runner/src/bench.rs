@@ -1,11 +1,20 @@
-//! `registry-guard bench`: measures policy.wasm against a baseline policy
-//! that parses the whole request into a `serde_json::Value` and accepts, on
-//! the committed fixtures in `benches/fixtures/`, all in one run on one
-//! machine, and reports ratios (ours / baseline) against the targets.
+//! `registry-guard bench`: measures policy.wasm on the committed fixtures in
+//! `benches/fixtures/`, all in one run on one machine, against two other
+//! policies built the same way: accept-all (accepts without reading the
+//! request: what the host charges any policy) and a baseline that parses
+//! the whole request into a `serde_json::Value` and accepts. It reports
+//! ratios against the targets.
 //!
-//! - hot `validate`: one instance per settings document, warmed up, each
-//!   call timed (median, p99); ratios are the median of per-round ratios,
-//!   rounds of 50 calls alternating between the two sides;
+//! - fresh instance + `validate`, the production model: a PolicyServer
+//!   (policy-evaluator's `rehydrate`) makes a new instance of the compiled
+//!   module for every request, so nothing the guest computed for one request
+//!   survives to the next; each call here is instance + `wapc_init` +
+//!   `validate`, with the settings read and compiled inside it;
+//! - hot `validate`: one instance reused (what `kwctl bench` measures), a
+//!   secondary figure;
+//! - ratios are the median of per-round ratios (rounds of 50 calls
+//!   alternating between the sides, so that a slow patch of the machine hits
+//!   every side); timings are per call (median, p99);
 //! - compile + instantiate: `PolicyModule::from_bytes` + `instantiate`, 15
 //!   runs alternating with the baseline; medians, ratio of the pairs' median;
 //! - memory: the smallest linear-memory cap under which a warm-up passes is
@@ -15,15 +24,18 @@
 //!   host reports as a 500.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::capabilities::Host;
 use crate::host::{PolicyInstance, PolicyModule};
 
 pub struct BenchConfig {
     pub policy: PathBuf,
     pub baseline: PathBuf,
+    pub accept_all: PathBuf,
     pub fixtures: PathBuf,
     /// Timed `validate` calls per fixture.
     pub iterations: usize,
@@ -37,6 +49,7 @@ const COMPILE_RUNS: usize = 15;
 const PAGE: usize = 64 * 1024;
 const MAX_PAGES: usize = 16_384;
 
+#[derive(Clone, Copy)]
 struct Timing {
     median: Duration,
     p99: Duration,
@@ -58,20 +71,33 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[index.min(sorted.len() - 1)]
 }
 
-/// Calls per round: rounds alternate between the two sides, so that a
-/// slow patch of the machine hits both.
+/// Calls per round: rounds alternate between the sides, so that a slow
+/// patch of the machine hits all of them.
 const ROUND: usize = 50;
 
-/// One side of a comparison: an instance and the payload it gets.
+/// Where a side's calls run.
+enum Run<'a> {
+    /// One instance, reused.
+    Hot(&'a PolicyInstance),
+    /// A new instance of the module for every call, timed with the call.
+    Fresh(&'a PolicyModule),
+}
+
+/// One side of a comparison: where it runs and the payload it gets.
 struct Side<'a> {
-    instance: &'a PolicyInstance,
+    run: Run<'a>,
     payload: &'a [u8],
 }
 
 impl Side<'_> {
     fn call(&self) -> Result<Duration, String> {
         let started = Instant::now();
-        let response = self.instance.validate_raw(self.payload);
+        let response = match &self.run {
+            Run::Hot(instance) => instance.validate_raw(self.payload),
+            Run::Fresh(module) => {
+                module.fresh_instance(Arc::new(Host::default())).map_err(|e| e.0)?.validate_raw(self.payload)
+            }
+        };
         let elapsed = started.elapsed();
         if response.accepted {
             Ok(elapsed)
@@ -81,35 +107,52 @@ impl Side<'_> {
     }
 }
 
-/// Times `iterations` hot `validate` calls on each side, interleaved in
-/// rounds after a warm-up; the ratio is the median of the per-round ratios
-/// of mean call times (robust to drift), the timings are per call.
-fn compare(a: &Side<'_>, b: &Side<'_>, iterations: usize) -> Result<(Timing, Timing, f64), String> {
+/// What `compare` measured: each side's timing, and the per-round sums
+/// that ratios are taken from.
+struct Comparison {
+    timings: Vec<Timing>,
+    rounds: Vec<Vec<Duration>>,
+}
+
+impl Comparison {
+    /// Side `a` over side `b`: the median of the per-round ratios of their
+    /// summed call times (robust to drift).
+    fn ratio(&self, a: usize, b: usize) -> f64 {
+        let mut ratios: Vec<f64> = self.rounds.iter().map(|r| r[a].as_secs_f64() / r[b].as_secs_f64()).collect();
+        ratios.sort_by(f64::total_cmp);
+        ratios[ratios.len() / 2]
+    }
+}
+
+/// Times `iterations` calls on each side, interleaved in rounds after a
+/// warm-up.
+fn compare(sides: &[Side<'_>], iterations: usize) -> Result<Comparison, String> {
     for _ in 0..WARM_UP.min(iterations) {
-        a.call()?;
-        b.call()?;
+        for side in sides {
+            side.call()?;
+        }
     }
-    let (mut a_samples, mut b_samples, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let mut samples = vec![Vec::new(); sides.len()];
+    let mut rounds = Vec::new();
     for _ in 0..iterations.div_ceil(ROUND) {
-        let (mut a_sum, mut b_sum) = (Duration::ZERO, Duration::ZERO);
-        for _ in 0..ROUND {
-            let d = a.call()?;
-            a_sum += d;
-            a_samples.push(d);
+        let mut sums = vec![Duration::ZERO; sides.len()];
+        for (i, side) in sides.iter().enumerate() {
+            for _ in 0..ROUND {
+                let d = side.call()?;
+                sums[i] += d;
+                samples[i].push(d);
+            }
         }
-        for _ in 0..ROUND {
-            let d = b.call()?;
-            b_sum += d;
-            b_samples.push(d);
-        }
-        ratios.push(a_sum.as_secs_f64() / b_sum.as_secs_f64());
+        rounds.push(sums);
     }
-    let timing = |mut samples: Vec<Duration>| {
-        samples.sort();
-        Timing { median: percentile(&samples, 0.5), p99: percentile(&samples, 0.99) }
-    };
-    ratios.sort_by(f64::total_cmp);
-    Ok((timing(a_samples), timing(b_samples), ratios[ratios.len() / 2]))
+    let timings = samples
+        .into_iter()
+        .map(|mut s| {
+            s.sort();
+            Timing { median: percentile(&s, 0.5), p99: percentile(&s, 0.99) }
+        })
+        .collect();
+    Ok(Comparison { timings, rounds })
 }
 
 fn compile_and_instantiate(bytes: &[u8]) -> Result<Duration, String> {
@@ -161,10 +204,11 @@ fn verdict(ok: bool) -> &'static str {
 
 /// Runs the benchmark and returns its report; `Ok(false)` when a target is missed.
 pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, String> {
-    let ours = std::fs::read(&config.policy).map_err(|e| format!("{}: {e}", config.policy.display()))?;
-    let baseline = std::fs::read(&config.baseline).map_err(|e| {
-        format!("{}: {e} (build it with `make bench`, which builds the baseline too)", config.baseline.display())
-    })?;
+    let read = |path: &Path, hint: &str| std::fs::read(path).map_err(|e| format!("{}: {e}{hint}", path.display()));
+    let built_by_bench = " (build it with `make bench`, which builds it too)";
+    let ours = read(&config.policy, "")?;
+    let baseline = read(&config.baseline, built_by_bench)?;
+    let accept_all = read(&config.accept_all, built_by_bench)?;
     let fixtures = &config.fixtures;
     let small = read_json(fixtures, "deployment-3-containers.json")?;
     let large = read_json(fixtures, "deployment-100-containers.json")?;
@@ -174,15 +218,35 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
     let large_five = payload(&large, &five);
     let small_thousand = payload(&small, &thousand);
 
-    let instance = |bytes: &[u8]| PolicyModule::from_bytes(bytes).and_then(|m| m.instantiate()).map_err(|e| e.0);
-    // Each instance keeps one settings document, as under a PolicyServer.
-    let (ours_5, ours_1000, base) = (instance(&ours)?, instance(&ours)?, instance(&baseline)?);
+    let module = |bytes: &[u8]| PolicyModule::from_bytes(bytes).map_err(|e| e.0);
+    let (ours_module, base_module, floor_module) = (module(&ours)?, module(&baseline)?, module(&accept_all)?);
     let n = config.iterations;
-    let side = |instance, payload| Side { instance, payload };
-    let (ours_small, base_small, r_small) = compare(&side(&ours_5, &small_five), &side(&base, &small_five), n)?;
-    let (ours_large, base_large, r_large) =
-        compare(&side(&ours_5, &large_five), &side(&base, &large_five), n / 10 + 1)?;
-    let (ours_thousand, _, r_thousand) = compare(&side(&ours_1000, &small_thousand), &side(&ours_5, &small_five), n)?;
+
+    // The production model: a fresh instance per call. Sides: 0 ours,
+    // 1 accept-all, 2 baseline.
+    let fresh = |module, payload| Side { run: Run::Fresh(module), payload };
+    let three_sides =
+        |payload| [fresh(&ours_module, payload), fresh(&floor_module, payload), fresh(&base_module, payload)];
+    let fresh_small = compare(&three_sides(&small_five), n)?;
+    let fresh_large = compare(&three_sides(&large_five), n / 10 + 1)?;
+    // 1,000 rules: against accept-all with the same payload, and against
+    // our own 5 rules (sides: 0 ours 1,000, 1 accept-all 1,000, 2 ours 5).
+    let fresh_thousand = compare(
+        &[
+            fresh(&ours_module, &small_thousand),
+            fresh(&floor_module, &small_thousand),
+            fresh(&ours_module, &small_five),
+        ],
+        n,
+    )?;
+
+    // Hot: one instance per settings document, as `kwctl bench` runs it.
+    let instance = |module: &PolicyModule| module.instantiate().map_err(|e| e.0);
+    let (ours_5, ours_1000, base) = (instance(&ours_module)?, instance(&ours_module)?, instance(&base_module)?);
+    let hot = |instance, payload| Side { run: Run::Hot(instance), payload };
+    let hot_small = compare(&[hot(&ours_5, &small_five), hot(&base, &small_five)], n)?;
+    let hot_large = compare(&[hot(&ours_5, &large_five), hot(&base, &large_five)], n / 10 + 1)?;
+    let hot_thousand = compare(&[hot(&ours_1000, &small_thousand), hot(&ours_5, &small_five)], n)?;
     let (compile_ours, compile_base, r_compile) = compare_compile(&ours, &baseline)?;
 
     let mix: [&[u8]; 2] = [&small_five, &large_five];
@@ -194,77 +258,119 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
     let memory_ok = runs_within(&ours, lo, &mix, config.evaluations);
 
     let size_kb = ours.len() as f64 / 1000.0;
-    let checks = [r_small <= 0.5, r_large <= 0.5, r_thousand <= 1.5, r_compile <= 2.0, size_kb <= 600.0, memory_ok];
+    let (r_fresh_small, r_fresh_thousand) = (fresh_small.ratio(0, 1), fresh_thousand.ratio(0, 2));
+    let (r_fresh_base, r_fresh_large_base) = (fresh_small.ratio(0, 2), fresh_large.ratio(0, 2));
+    let (r_hot_small, r_hot_large) = (hot_small.ratio(0, 1), hot_large.ratio(0, 1));
+    // Targets are set in the production model (issue 10). Hot figures are
+    // reported, not targeted: a reused instance never happens in policy-server.
+    let targets = [
+        (r_fresh_small <= 1.4, format!("fresh instance, 3 containers, 5 rules ≤ 1.4 × accept-all: {r_fresh_small:.2}")),
+        (r_fresh_thousand <= 1.5, format!("fresh instance, 1,000 rules ≤ 1.5 × our 5 rules: {r_fresh_thousand:.2}")),
+        (r_fresh_base <= 0.8, format!("fresh instance, 3 containers ≤ 0.8 × baseline: {r_fresh_base:.2}")),
+        (
+            r_fresh_large_base <= 0.5,
+            format!("fresh instance, 100 containers ≤ 0.5 × baseline: {r_fresh_large_base:.2}"),
+        ),
+        (r_compile <= 2.0, format!("compile + instantiate ≤ 2 × baseline: {r_compile:.2}")),
+        (size_kb <= 600.0, format!("policy.wasm ≤ 600 KB: {size_kb:.1} KB")),
+        (memory_ok, format!("no linear memory growth after warm-up over {} evaluations", config.evaluations)),
+    ];
 
-    let w = |out: &mut dyn std::io::Write, line: String| writeln!(out, "{line}").map_err(|e| e.to_string());
-    w(
-        out,
+    let mut lines = vec![
         format!(
-            "registry-guard bench: {} vs baseline {} (one run, this machine)",
+            "registry-guard bench: {} vs accept-all {} and baseline {} (one run, this machine)",
             config.policy.display(),
+            config.accept_all.display(),
             config.baseline.display()
         ),
-    )?;
-    w(
-        out,
+        String::new(),
+        "fresh instance + validate, per request (the production model: policy-server makes one per request)".into(),
         format!(
-            "{:<34} {:>12} {:>12} {:>16} {:>14}",
-            "hot validate", "ours median", "ours p99", "baseline median", "ratio"
+            "{:<38} {:>11} {:>11} {:>11} {:>11} {:>10} {:>10}",
+            "", "ours", "ours p99", "accept-all", "baseline", "/ accept", "/ base"
         ),
-    )?;
-    let row = |name: &str, ours: &Timing, base: &Timing, ratio: f64| {
+    ];
+    let fresh_row = |name: &str, c: &Comparison, third: &str, ratio_third: String| {
         format!(
-            "{:<34} {:>12} {:>12} {:>16} {:>14}",
+            "{:<38} {:>11} {:>11} {:>11} {:>11} {:>10} {:>10}",
             name,
-            micros(ours.median),
-            micros(ours.p99),
-            micros(base.median),
-            format!("{ratio:.2}")
+            micros(c.timings[0].median),
+            micros(c.timings[0].p99),
+            micros(c.timings[1].median),
+            third,
+            format!("{:.2}", c.ratio(0, 1)),
+            ratio_third
         )
     };
-    w(out, row("Deployment 3+1 containers, 5 rules", &ours_small, &base_small, r_small))?;
-    w(out, row("Deployment 100+1 containers, 5 rules", &ours_large, &base_large, r_large))?;
-    w(
-        out,
+    lines.push(fresh_row(
+        "Deployment 3+1 containers, 5 rules",
+        &fresh_small,
+        &micros(fresh_small.timings[2].median),
+        format!("{:.2}", fresh_small.ratio(0, 2)),
+    ));
+    lines.push(fresh_row(
+        "Deployment 100+1 containers, 5 rules",
+        &fresh_large,
+        &micros(fresh_large.timings[2].median),
+        format!("{:.2}", fresh_large.ratio(0, 2)),
+    ));
+    lines.push(fresh_row("Deployment 3+1, 1,000 rules", &fresh_thousand, "-", "-".into()));
+    lines.push(format!("{:<38} {r_fresh_thousand:.2} × our 5 rules", "  1,000 rules against 5"));
+    lines.push(String::new());
+    lines.push("hot validate, one instance reused (as `kwctl bench` measures; never the case in policy-server)".into());
+    lines.push(format!("{:<38} {:>11} {:>11} {:>11} {:>10}", "", "ours", "ours p99", "baseline", "/ base"));
+    let hot_row = |name: &str, c: &Comparison, base: String, ratio: String| {
         format!(
-            "{:<34} {:>12} {:>12} {:>16} {:>14}",
-            "Deployment 3+1, 1,000 rules",
-            micros(ours_thousand.median),
-            micros(ours_thousand.p99),
-            "-",
-            format!("{r_thousand:.2} × 5 rules")
-        ),
-    )?;
-    w(
-        out,
-        format!(
-            "compile + instantiate: ours {}, baseline {}, ratio {r_compile:.2}",
-            millis(compile_ours),
-            millis(compile_base)
-        ),
-    )?;
-    w(out, format!("policy.wasm: {size_kb:.1} KB (baseline {:.1} KB)", baseline.len() as f64 / 1000.0))?;
-    w(
-        out,
-        format!(
-            "memory: {} evaluations on one instance capped at the warm-up's {} pages ({} KiB): {}",
-            config.evaluations,
-            lo,
-            lo * 64,
-            if memory_ok { "no growth" } else { "GREW (or failed)" }
-        ),
-    )?;
-    w(out, "targets:".to_string())?;
-    let targets = [
-        format!("hot validate, 3 containers, 5 rules ≤ 0.5 × baseline: {r_small:.2}"),
-        format!("hot validate, 100 containers ≤ 0.5 × baseline: {r_large:.2}"),
-        format!("1,000 rules ≤ 1.5 × our 5 rules: {r_thousand:.2}"),
-        format!("compile + instantiate ≤ 2 × baseline: {r_compile:.2}"),
-        format!("policy.wasm ≤ 600 KB: {size_kb:.1} KB"),
-        format!("no linear memory growth after warm-up over {} evaluations", config.evaluations),
-    ];
-    for (target, ok) in targets.iter().zip(checks) {
-        w(out, format!("  {:<6} {target}", verdict(ok)))?;
+            "{:<38} {:>11} {:>11} {:>11} {:>10}",
+            name,
+            micros(c.timings[0].median),
+            micros(c.timings[0].p99),
+            base,
+            ratio
+        )
+    };
+    lines.push(hot_row(
+        "Deployment 3+1 containers, 5 rules",
+        &hot_small,
+        micros(hot_small.timings[1].median),
+        format!("{r_hot_small:.2}"),
+    ));
+    lines.push(hot_row(
+        "Deployment 100+1 containers, 5 rules",
+        &hot_large,
+        micros(hot_large.timings[1].median),
+        format!("{r_hot_large:.2}"),
+    ));
+    lines.push(hot_row(
+        "Deployment 3+1, 1,000 rules",
+        &hot_thousand,
+        "-".into(),
+        format!("{:.2} × 5 rules", hot_thousand.ratio(0, 1)),
+    ));
+    lines.push(String::new());
+    lines.push(format!(
+        "compile + instantiate: ours {}, baseline {}, ratio {r_compile:.2}",
+        millis(compile_ours),
+        millis(compile_base)
+    ));
+    lines.push(format!(
+        "policy.wasm: {size_kb:.1} KB (accept-all {:.1} KB, baseline {:.1} KB)",
+        accept_all.len() as f64 / 1000.0,
+        baseline.len() as f64 / 1000.0
+    ));
+    lines.push(format!(
+        "memory: {} evaluations on one instance capped at the warm-up's {} pages ({} KiB): {}",
+        config.evaluations,
+        lo,
+        lo * 64,
+        if memory_ok { "no growth" } else { "GREW (or failed)" }
+    ));
+    lines.push("targets:".into());
+    for (ok, target) in &targets {
+        lines.push(format!("  {:<6} {target}", verdict(*ok)));
     }
-    Ok(checks.iter().all(|ok| *ok))
+    for line in lines {
+        writeln!(out, "{line}").map_err(|e| e.to_string())?;
+    }
+    Ok(targets.iter().all(|(ok, _)| *ok))
 }

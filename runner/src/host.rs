@@ -102,6 +102,18 @@ impl PolicyModule {
     /// A fresh instance, initialized (`wapc_init`) and checked to speak
     /// Kubewarden's protocol v1, whose host calls `host` answers.
     pub fn instantiate_with(&self, host: Arc<Host>) -> Result<PolicyInstance, HostError> {
+        let instance = self.fresh_instance(host)?;
+        let version = instance.protocol_version()?;
+        if version != "v1" {
+            return Err(HostError(format!("the policy speaks protocol {version:?}; this host speaks \"v1\"")));
+        }
+        Ok(instance)
+    }
+
+    /// A fresh instance, initialized (`wapc_init`) and nothing more: what a
+    /// PolicyServer makes for every request (policy-evaluator's `rehydrate`),
+    /// having checked the protocol and the settings once at start.
+    pub fn fresh_instance(&self, host: Arc<Host>) -> Result<PolicyInstance, HostError> {
         let deadlines = EpochDeadlines { wapc_init: DEADLINE_TICKS, wapc_func: DEADLINE_TICKS };
         let provider = self
             .pre
@@ -113,12 +125,7 @@ impl PolicyModule {
         };
         let wapc = WapcHost::new(Box::new(provider), Some(Box::new(callback)))
             .map_err(|e| HostError(format!("the policy failed to initialize: {e}")))?;
-        let instance = PolicyInstance { host: wapc, capabilities: host };
-        let version = instance.protocol_version()?;
-        if version != "v1" {
-            return Err(HostError(format!("the policy speaks protocol {version:?}; this host speaks \"v1\"")));
-        }
-        Ok(instance)
+        Ok(PolicyInstance { host: wapc, capabilities: host })
     }
 }
 

@@ -19,7 +19,7 @@ Usage:
   registry-guard check [--policy PATH] [--settings FILE] [--digests FILE] [--output text|json]
                        [--show-mutation] [--show-host-calls] [--record-host-calls FILE] INPUT...
   registry-guard settings [--policy PATH] FILE
-  registry-guard bench [--policy PATH] [--baseline PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
+  registry-guard bench [--policy PATH] [--baseline PATH] [--accept-all PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
   registry-guard help
 
 INPUT is a manifest file (YAML or JSON, several documents allowed, List kinds
@@ -40,6 +40,7 @@ Options:
                     write the host calls as a kwctl session file, for
                     `kwctl run --replay-host-capabilities-interactions FILE`
   --baseline PATH   bench: the baseline policy (default: what `make bench` builds)
+  --accept-all PATH bench: the accept-all policy (default: what `make bench` builds)
   --fixtures DIR    bench: the fixtures (default: benches/fixtures)
   --iterations N    bench: timed validate calls per fixture (default 5000)
   --evaluations N   bench: evaluations in the memory check (default 100000)
@@ -79,6 +80,7 @@ struct Options {
     record_host_calls: Option<PathBuf>,
     json: bool,
     baseline: Option<PathBuf>,
+    accept_all: Option<PathBuf>,
     fixtures: Option<PathBuf>,
     iterations: Option<usize>,
     evaluations: Option<usize>,
@@ -99,6 +101,7 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
             "--show-mutation" => options.show_mutation = true,
             "--show-host-calls" => options.show_host_calls = true,
             "--baseline" => options.baseline = Some(PathBuf::from(value("--baseline")?)),
+            "--accept-all" => options.accept_all = Some(PathBuf::from(value("--accept-all")?)),
             "--fixtures" => options.fixtures = Some(PathBuf::from(value("--fixtures")?)),
             "--iterations" => options.iterations = Some(number("--iterations", &value("--iterations")?)?),
             "--evaluations" => options.evaluations = Some(number("--evaluations", &value("--evaluations")?)?),
@@ -226,6 +229,7 @@ fn run_bench(options: Options) -> Result<u8, Fatal> {
     let config = BenchConfig {
         policy: options.policy.unwrap_or_else(default_policy_path),
         baseline: options.baseline.unwrap_or_else(|| target_dir.join("baseline-policy.wasm")),
+        accept_all: options.accept_all.unwrap_or_else(|| target_dir.join("accept-all-policy.wasm")),
         fixtures: options.fixtures.unwrap_or_else(|| PathBuf::from("benches/fixtures")),
         iterations: options.iterations.unwrap_or(5_000),
         evaluations: options.evaluations.unwrap_or(100_000),
