@@ -17,11 +17,11 @@
 //! resolved. A mirrored image is written in full
 //! (`registry.corp.example/dockerhub/library/nginx:1.25`).
 
-use crate::discovery::Found;
-use crate::image::{IMPLICIT_TAG, Image};
-use crate::mirror::Mirrored;
-use crate::reference;
+use crate::references::image::{IMPLICIT_TAG, Image};
+use crate::references::reference;
+use crate::request::discovery::Found;
 use crate::response::{Violation, shorten, subject};
+use crate::rules::mirror::Mirrored;
 use crate::rules::{self, Pin, Policy, Reason};
 
 /// Asks for the digest an image reference points to now: the host
@@ -144,7 +144,7 @@ mod tests {
 
     fn policy(settings: serde_json::Value) -> Policy<'static> {
         let text: &'static str = settings.to_string().leak();
-        let document = Box::leak(Box::new(crate::json::Document::parse(text.as_bytes()).unwrap()));
+        let document = Box::leak(Box::new(crate::request::json::Document::parse(text.as_bytes()).unwrap()));
         settings::compile(document).unwrap()
     }
 

@@ -1,32 +1,31 @@
 //! registry-guard: a Kubewarden policy that decides which container images a
 //! cluster may run.
 //!
-//! The data path, top to bottom:
-//! payload read in one streaming pass, images found in the object
-//! (`discovery.rs` over `json.rs`) → settings, read and compiled on every
-//! request (`settings.rs` → `rules::Policy`; a PolicyServer runs each
-//! request in a fresh instance, so nothing survives to the next one) → each image parsed
-//! (`reference.rs`, `registry.rs`, `image.rs`), mirrored (`mirror.rs`),
-//! decided (`rules::decide`) and pinned (`digest_lookup.rs`), one at a time
-//! (`evaluate.rs`) → response (`response.rs`): a rejection, an acceptance,
-//! or an acceptance with the object's images rewritten in place.
+//! The data path, top to bottom, one folder a stage:
+//!
+//! 1. `request/`: the payload read in one streaming pass (`json.rs`), the
+//!    images found in the object and the settings document read on the way
+//!    (`discovery.rs`);
+//! 2. `settings/`: the settings checked and compiled into `rules::Policy`,
+//!    on every request (a PolicyServer runs each request in a fresh
+//!    instance, so nothing kept would be seen again);
+//! 3. `references/`: each image parsed and normalized as runtimes read it
+//!    (`reference.rs`, `registry.rs`, `image.rs`);
+//! 4. `rules/`: mirrored (`mirror.rs`) and decided (`rules::decide`, over the
+//!    host, image and tag pattern sets);
+//! 5. `host/`: host capability lookups (`manifest_digest.rs` for pinning),
+//!    whose answers are untrusted input;
+//! 6. `evaluate.rs` runs steps 3-5 for one image; `response.rs` answers: a
+//!    rejection, an acceptance, or an acceptance with the object's images
+//!    rewritten in place.
 
-pub mod digest_lookup;
-pub mod discovery;
 pub mod evaluate;
-pub mod glob;
-pub mod host_pattern;
-pub mod image;
-pub mod image_pattern;
-pub mod json;
-pub mod mirror;
-pub mod reference;
-pub mod registry;
+pub mod host;
+pub mod references;
+pub mod request;
 pub mod response;
 pub mod rules;
 pub mod settings;
-pub mod str_map;
-pub mod tag_pattern;
 
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
 
@@ -42,14 +41,14 @@ pub extern "C" fn wapc_init() {
 /// waPC `validate`: `{"request": ..., "settings": ...}` → ValidationResponse.
 /// Never a guest error: whatever the payload, the answer is a verdict.
 pub fn validate(payload: &[u8]) -> CallResult {
-    validate_with(payload, &mut digest_lookup::manifest_digest)
+    validate_with(payload, &mut host::manifest_digest::manifest_digest)
 }
 
 /// `validate`, with digests looked up by `lookup`: the host in `validate`, a
 /// fake registry in tests and fuzzing.
 pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
     let reject = |message: String| response::reject(message, Vec::new());
-    let payload = match discovery::read(bytes) {
+    let payload = match request::discovery::read(bytes) {
         Ok(payload) => payload,
         Err(e) => return reject(format!("registry-guard cannot read the admission request: {e}")),
     };

@@ -11,8 +11,8 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::image::Image;
-use crate::reference;
+use crate::references::image::Image;
+use crate::references::reference;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use registry_guard::image::Image;
-use registry_guard::reference;
+use registry_guard::references::image::Image;
+use registry_guard::references::reference;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };

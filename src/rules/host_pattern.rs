@@ -19,10 +19,10 @@
 
 use std::borrow::Cow;
 
-use crate::glob::Glob;
-use crate::reference::{is_host, is_lowercase_host_name, split_host_port};
-use crate::registry::{Registry, canonical_host, parse_port};
-use crate::str_map::StrMap;
+use crate::references::reference::{is_host, is_lowercase_host_name, split_host_port};
+use crate::references::registry::{Registry, canonical_host, parse_port};
+use crate::rules::glob::Glob;
+use crate::rules::str_map::StrMap;
 
 /// Which ports a pattern admits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

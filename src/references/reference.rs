@@ -432,7 +432,7 @@ mod tests {
     /// project's shared reference data).
     #[test]
     fn parser_matches_every_reference_vector() {
-        let data = include_str!("../tests/data/reference-vectors.json");
+        let data = include_str!("../../tests/data/reference-vectors.json");
         let vectors: Vectors = serde_json::from_str(data).unwrap();
         assert_eq!(vectors.vectors.len(), 303);
         let mut failures = Vec::new();

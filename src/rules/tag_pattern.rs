@@ -4,9 +4,9 @@
 
 use std::borrow::Cow;
 
-use crate::glob::Glob;
-use crate::reference::is_tag;
-use crate::str_map::StrMap;
+use crate::references::reference::is_tag;
+use crate::rules::glob::Glob;
+use crate::rules::str_map::StrMap;
 
 #[derive(Debug, Default)]
 pub struct TagSet<'p> {

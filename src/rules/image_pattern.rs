@@ -25,12 +25,12 @@
 
 use std::borrow::Cow;
 
-use crate::glob::Glob;
-use crate::host_pattern::HostPattern;
-use crate::image::Image;
-use crate::reference::{self, DOCKER_HUB, looks_like_domain};
-use crate::registry::Registry;
-use crate::str_map::StrMap;
+use crate::references::image::Image;
+use crate::references::reference::{self, DOCKER_HUB, looks_like_domain};
+use crate::references::registry::Registry;
+use crate::rules::glob::Glob;
+use crate::rules::host_pattern::HostPattern;
+use crate::rules::str_map::StrMap;
 
 /// A pattern without wildcards, normalized (borrowing the pattern's text).
 #[derive(Debug)]

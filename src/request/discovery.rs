@@ -35,7 +35,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use crate::json::{Document, Event, Parser, RawStr};
+use crate::request::json::{Document, Event, Parser, RawStr};
 
 /// A place in the object that holds, or should hold, an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -307,7 +307,7 @@ impl<'de> Walker<'de> {
                 // message is only built where it is needed.
                 Event::Number(n) => {
                     if !role.takes_any_value() {
-                        let problem = role.wrong_type(&format!("the number {}", crate::json::ascii(n)))?;
+                        let problem = role.wrong_type(&format!("the number {}", crate::request::json::ascii(n)))?;
                         self.malformed(problem);
                     }
                     self.end_value(segment);

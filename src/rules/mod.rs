@@ -5,13 +5,20 @@
 //! Within a section, reject wins over allow. Across sections, every rule must
 //! pass; every failing rule is reported, not only the first.
 
+pub mod glob;
+pub mod host_pattern;
+pub mod image_pattern;
+pub mod mirror;
+pub mod str_map;
+pub mod tag_pattern;
+
 use std::fmt;
 
-use crate::host_pattern::HostSet;
-use crate::image::Image;
-use crate::image_pattern::ImageSet;
-use crate::mirror::Mirrors;
-use crate::tag_pattern::TagSet;
+use crate::references::image::Image;
+use crate::rules::host_pattern::HostSet;
+use crate::rules::image_pattern::ImageSet;
+use crate::rules::mirror::Mirrors;
+use crate::rules::tag_pattern::TagSet;
 
 /// A rule section: an allow list, a reject list, or both.
 #[derive(Debug, Default)]

@@ -16,7 +16,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::reference::{DOCKER_HUB, split_host_port};
+use crate::references::reference::{DOCKER_HUB, split_host_port};
 
 /// The names Docker Hub answers to; the first is canonical.
 pub const DOCKER_HUB_NAMES: [&str; 3] = [DOCKER_HUB, "index.docker.io", "registry-1.docker.io"];
@@ -78,7 +78,7 @@ impl<'a> Registry<'a> {
             if port.is_none() && DOCKER_HUB_NAMES.contains(&host.as_ref()) { Cow::Borrowed(DOCKER_HUB) } else { host };
         // Recognized as a host only for its case or its `:443`: messages keep
         // the domain as written (found by fuzzing: `o:443/r` shown as `o/r`).
-        let shown_as = (port.is_none() && !crate::reference::looks_like_domain(&host)).then_some(domain);
+        let shown_as = (port.is_none() && !crate::references::reference::looks_like_domain(&host)).then_some(domain);
         Ok(Registry { host, port, shown_as })
     }
 

@@ -16,10 +16,10 @@
 
 use std::borrow::Cow;
 
-use crate::host_pattern::HostPattern;
-use crate::image::Image;
-use crate::reference::{self, NAME_TOTAL_LENGTH_MAX, looks_like_domain};
-use crate::registry::Registry;
+use crate::references::image::Image;
+use crate::references::reference::{self, NAME_TOTAL_LENGTH_MAX, looks_like_domain};
+use crate::references::registry::Registry;
+use crate::rules::host_pattern::HostPattern;
 
 /// One validated mirror rule.
 #[derive(Debug)]

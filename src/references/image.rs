@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::reference::{self, ReferenceError};
-use crate::registry::{Registry, RegistryError};
+use crate::references::reference::{self, ReferenceError};
+use crate::references::registry::{Registry, RegistryError};
 
 /// The tag runtimes pull when a reference has neither tag nor digest.
 pub const IMPLICIT_TAG: &str = "latest";

@@ -19,16 +19,16 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::json::{Document, entry as get};
+use crate::request::json::{Document, entry as get};
 
 /// A mapping's entries, in order.
 type Map<'a> = [(Cow<'a, str>, Document<'a>)];
 
-use crate::host_pattern::{HostPattern, HostSet};
-use crate::image_pattern::ImageSet;
-use crate::mirror::{Mirror, Mirrors};
+use crate::rules::host_pattern::{HostPattern, HostSet};
+use crate::rules::image_pattern::ImageSet;
+use crate::rules::mirror::{Mirror, Mirrors};
+use crate::rules::tag_pattern::TagSet;
 use crate::rules::{Pin, Policy, Section};
-use crate::tag_pattern::TagSet;
 
 /// The settings errors, each prefixed with its path.
 #[derive(Debug, Clone, PartialEq, Eq)]

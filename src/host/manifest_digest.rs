@@ -11,7 +11,7 @@
 
 use kubewarden_policy_sdk::wapc_guest::host_call;
 
-use crate::json::Document;
+use crate::request::json::Document;
 
 /// The host's digest for `image`, or its error.
 pub fn manifest_digest(image: &str) -> Result<String, String> {

@@ -1,0 +1,6 @@
+//! Reading the admission request: the strict streaming JSON reader
+//! (`json.rs`) and the walk that finds every image in the object and reads
+//! the settings in the same pass (`discovery.rs`).
+
+pub mod discovery;
+pub mod json;
