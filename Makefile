@@ -44,11 +44,13 @@ runner:
 # Build everything and check the example manifests: some are allowed, some
 # denied (exit status 1 means "something denied", which is the point here).
 # Then the mutation example: mirrors and pinning, with digests answered by a
-# fake registry.
+# fake registry; and the signatures example, verified by a fake Sigstore.
 run: policy.wasm runner
 	$(RUNNER) check --settings examples/settings.yaml examples/manifests; test $$? -le 1
 	$(RUNNER) check --settings examples/mutation/settings.yaml --digests examples/mutation/digests.yaml \
 		--show-mutation examples/mutation/manifests; test $$? -le 1
+	$(RUNNER) check --settings examples/signatures/settings.yaml --sigstore examples/signatures/sigstore.yaml \
+		--show-mutation examples/signatures/manifests; test $$? -le 1
 
 # Timings and memory of policy.wasm against a baseline policy that parses the
 # whole request into a JSON tree (benches/baseline), on benches/fixtures.

@@ -157,3 +157,25 @@ setup() {
   [[ "$output" == *'"patchType": "JSONPatch"'* ]]
   diff "$BATS_TEST_TMPDIR/session.yml" e2e-tests/fixtures/pin-session.yml
 }
+
+@test "check: --sigstore answers signature verifications, shown and recorded for kwctl" {
+  for case in signatures signatures-unsigned; do
+    run "$RG" check --settings examples/signatures/settings.yaml --sigstore examples/signatures/sigstore.yaml \
+      --record-host-calls "$BATS_TEST_TMPDIR/$case.yml" "e2e-tests/fixtures/$case-review.json"
+    echo "$output"
+    diff "$BATS_TEST_TMPDIR/$case.yml" "e2e-tests/fixtures/$case-session.yml"
+  done
+  run "$RG" check --settings examples/signatures/settings.yaml --sigstore examples/signatures/sigstore.yaml \
+    --show-host-calls examples/signatures/manifests
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'host: kubewarden/oci/v2/verify SigstoreKeylessPrefixVerify "ghcr.io/acme/ci-runner:2" → {"digest":"sha256:9a8b'* ]]
+  [[ "$output" == *'deny Pod prod/web: spec.containers[0].image "GHCR.IO/acme/web:3": the signatures of "ghcr.io/acme/web:3" were not verified by signatures[0]'* ]]
+}
+
+@test "check: a bad --sigstore file exits 2 naming the entry" {
+  printf 'ghcr.io/a:1: {digest: x, error: y}\n' > "$BATS_TEST_TMPDIR/s.yaml"
+  run "$RG" check --settings examples/signatures/settings.yaml --sigstore "$BATS_TEST_TMPDIR/s.yaml" examples/manifests
+  [ "$status" -eq 2 ]
+  [[ "$output" == *'s.yaml: "ghcr.io/a:1": give a digest (and signatures), or an error alone'* ]]
+}

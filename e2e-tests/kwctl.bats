@@ -5,12 +5,15 @@
 setup() {
   command -v kwctl >/dev/null || skip "kwctl is not installed"
   cd "$BATS_TEST_DIRNAME/.."
-  [ -f annotated-policy.wasm ] || make annotated-policy.wasm >/dev/null
+  # Annotated again whenever policy.wasm, metadata.yml or the README changed.
+  make annotated-policy.wasm >/dev/null
 }
 
-# `kwctl run ARGS… annotated-policy.wasm`, its output shown on failure.
+# `kwctl run ARGS… annotated-policy.wasm`, its output shown on failure; kwctl
+# keeps its store and caches under a scratch HOME, and prints no backtraces.
 kwctl_run() {
-  run kwctl run "$@" annotated-policy.wasm
+  mkdir -p "$BATS_TEST_TMPDIR/home"
+  run env HOME="$BATS_TEST_TMPDIR/home" RUST_BACKTRACE=0 NO_COLOR=1 kwctl run "$@" annotated-policy.wasm
   echo "$output"
 }
 
@@ -47,4 +50,21 @@ kwctl_run() {
   [[ "$output" == *'"allowed":true'* ]]
   [[ "$output" == *'"patchType":"JSONPatch"'* ]]
   [[ "$output" == *'quay.io/org/private:1'*'unauthorized: authentication required'* ]]
+}
+
+@test "kwctl: signatures replay the recorded v2/verify answers: pinned to the verified digests, or denied" {
+  # The sessions are what `registry-guard check --sigstore … --record-host-calls`
+  # wrote for these requests (cli.bats checks that it still does).
+  kwctl_run --request-path e2e-tests/fixtures/signatures-review.json \
+    --settings-path examples/signatures/settings.yaml \
+    --replay-host-capabilities-interactions e2e-tests/fixtures/signatures-session.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'"patchType":"JSONPatch"'* ]]
+  kwctl_run --request-path e2e-tests/fixtures/signatures-unsigned-review.json \
+    --settings-path examples/signatures/settings.yaml \
+    --replay-host-capabilities-interactions e2e-tests/fixtures/signatures-unsigned-session.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'were not verified by signatures[0] (pubKeys: key …IpGTb2a/CCbw): Image verification failed: missing signatures'* ]]
 }

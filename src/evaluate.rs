@@ -3,29 +3,40 @@
 //! 1. parse the image as written (refused when it cannot be parsed);
 //! 2. mirrors: the first matching rule moves it to its mirror;
 //! 3. the rules (`rules::decide`) on the mirrored image; when pinning will
-//!    be tried, the digest requirement waits for step 4. A refused image is
-//!    never looked up;
-//! 4. `digests.pin`: an image without a digest is looked up (the registry,
-//!    path and tag after mirroring, `:latest` when no tag is written) and
-//!    pinned to `…:tag@digest`; the rules run again on the pinned image, so a
-//!    digest in `images.reject` refuses a tag that points to it. A failed
-//!    lookup is a warning (`attempt`) or a refusal (`required`).
+//!    be tried, the digest requirement waits for step 4 or 5. A refused image
+//!    is never looked up;
+//! 4. `signatures`: every rule whose image pattern matches the image as
+//!    written (before mirroring: signatures live beside the image in its
+//!    source registry) is verified by the host, at the image's digest when
+//!    it names one, else at its tag (`:latest` when none is written). Any
+//!    failure refuses the image. With `modifyImagesWithDigest` (or
+//!    `digests.pin`) an image verified by tag is pinned to the digest that
+//!    was verified, never to a digest from a second lookup (a tag can move
+//!    between two lookups);
+//! 5. `digests.pin`, for images no signature rule matched: an image without
+//!    a digest is looked up (the registry, path and tag after mirroring,
+//!    `:latest` when no tag is written) and pinned to `…:tag@digest`. A
+//!    failed lookup is a warning (`attempt`) or a refusal (`required`).
 //!
-//! The rewritten image keeps the user's spelling when only a digest is
-//! added (`nginx:1.25` → `nginx:1.25@sha256:…`), and writes the implicit
-//! tag out (`nginx` → `nginx:latest@sha256:…`) so readers see what was
-//! resolved. A mirrored image is written in full
+//! After pinning, the rules run again on the pinned image, so a digest in
+//! `images.reject` refuses a tag that points to it. The rewritten image
+//! keeps the user's spelling when only a digest is added (`nginx:1.25` →
+//! `nginx:1.25@sha256:…`), and writes the implicit tag out (`nginx` →
+//! `nginx:latest@sha256:…`) so readers see what was resolved. A mirrored
+//! image is written in full
 //! (`registry.corp.example/dockerhub/library/nginx:1.25`).
 
+use crate::host::{HostCall, manifest_digest, sigstore};
 use crate::references::image::{IMPLICIT_TAG, Image};
-use crate::references::reference;
 use crate::request::discovery::Found;
 use crate::response::{Violation, shorten, subject};
 use crate::rules::mirror::Mirrored;
+use crate::rules::signatures::SignatureRule;
 use crate::rules::{self, Pin, Policy, Reason};
 
-/// Asks for the digest an image reference points to now: the host
-/// capability in the policy, a fake in tests. `Err` is the host's error.
+/// Asks for the digest an image reference points to now: a fake registry
+/// in tests and fuzzing (see `host::manifest_digest::answering`). `Err` is
+/// the registry's error.
 pub type Lookup<'l> = dyn FnMut(&str) -> Result<String, String> + 'l;
 
 /// What the policy makes of one found image.
@@ -48,17 +59,54 @@ fn strings(reasons: &[Reason]) -> Vec<String> {
     reasons.iter().map(ToString::to_string).collect()
 }
 
-pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, lookup: &mut Lookup<'_>) -> Outcome {
+/// One found image on its way through the steps: as written, and as the
+/// rules see it (mirrored).
+struct Subject<'a, 'f> {
+    found: &'a Found<'f>,
+    written: &'a str,
+    image: Image<'a>,
+    /// The mirrored image, written out, when a mirror moved it.
+    mirrored: Option<String>,
+}
+
+impl Subject<'_, '_> {
+    fn note(&self) -> Option<String> {
+        self.mirrored.as_ref().map(|m| format!("mirrored to {:?}", shorten(m)))
+    }
+
+    fn refused(&self, note: Option<String>, reasons: &[Reason]) -> Outcome {
+        Outcome::refused(self.found, Some(self.written), note, strings(reasons))
+    }
+
+    /// The image pinned to `digest`, checked by the rules again.
+    fn pin(&self, policy: &Policy<'_>, digest: &str) -> Outcome {
+        let tag = self.image.tag_for_rules();
+        let pinned = Image { tag, digest: Some(digest), ..self.image.clone() };
+        let reasons = rules::decide(policy, &pinned);
+        if !reasons.is_empty() {
+            return self.refused(Some(format!("pinned to {:?}", shorten(&pinned.written()))), &reasons);
+        }
+        let rewrite = if self.mirrored.is_some() {
+            pinned.written()
+        } else {
+            let tag = if self.image.tag.is_none() { format!(":{IMPLICIT_TAG}") } else { String::new() };
+            format!("{}{tag}@{digest}", self.written)
+        };
+        Outcome { rewrite: Some(rewrite), ..Outcome::default() }
+    }
+}
+
+pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>) -> Outcome {
     let written = match &found.image {
         Err(problem) => return Outcome::refused(found, None, None, vec![problem.clone()]),
         Ok(written) => written.as_ref(),
     };
-    let image = match Image::parse(written) {
+    let source = match Image::parse(written) {
         Ok(image) => image,
         Err(e) => return Outcome::refused(found, Some(written), None, vec![e.to_string()]),
     };
-    let (image, mirrored) = match policy.mirrors.apply(&image) {
-        Mirrored::Unchanged => (image, None),
+    let (image, mirrored) = match policy.mirrors.apply(&source) {
+        Mirrored::Unchanged => (source.clone(), None),
         Mirrored::Moved(moved) => {
             let text = moved.written();
             (moved, Some(text))
@@ -67,69 +115,95 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, lookup: &mut Lookup<'_>)
             return Outcome::refused(found, Some(written), None, strings(&[Reason::MirrorRefused(why)]));
         }
     };
-    let mirror_note = || mirrored.as_ref().map(|m| format!("mirrored to {:?}", shorten(m)));
+    let item = Subject { found, written, image, mirrored };
+    let signers: Vec<&SignatureRule<'_>> = policy.signatures.iter().filter(|rule| rule.applies_to(&source)).collect();
 
-    let pin = policy.pin != Pin::Never && image.digest.is_none();
-    let mut reasons = rules::decide(policy, &image);
-    if pin {
+    let unpinned = item.image.digest.is_none();
+    let pin_verified = !signers.is_empty() && (policy.pin_verified || policy.pin != Pin::Never);
+    let may_pin = unpinned && (pin_verified || (signers.is_empty() && policy.pin != Pin::Never));
+    let mut reasons = rules::decide(policy, &item.image);
+    if may_pin {
         reasons.retain(|r| *r != Reason::DigestRequired);
     }
     if !reasons.is_empty() {
-        return Outcome::refused(found, Some(written), mirror_note(), strings(&reasons));
+        return item.refused(item.note(), &reasons);
     }
-    if !pin {
-        return Outcome { rewrite: mirrored, ..Outcome::default() };
+    if !signers.is_empty() {
+        return verified(policy, &item, &source, &signers, host);
+    }
+    if !may_pin {
+        return Outcome { rewrite: item.mirrored, ..Outcome::default() };
     }
 
     // `registry/path:tag`, the implicit tag written out: what the host resolves.
-    let query = image.to_string();
-    match lookup(&query).and_then(|digest| checked_digest(&digest)) {
-        Ok(digest) => {
-            let tag = image.tag_for_rules();
-            let pinned = Image { tag, digest: Some(&digest), ..image.clone() };
-            let reasons = rules::decide(policy, &pinned);
-            if !reasons.is_empty() {
-                let note = format!("pinned to {:?}", shorten(&pinned.written()));
-                return Outcome::refused(found, Some(written), Some(note), strings(&reasons));
-            }
-            let rewrite = if mirrored.is_some() {
-                pinned.written()
-            } else {
-                let tag = if image.tag.is_none() { format!(":{IMPLICIT_TAG}") } else { String::new() };
-                format!("{written}{tag}@{digest}")
-            };
-            Outcome { rewrite: Some(rewrite), ..Outcome::default() }
-        }
+    let query = item.image.to_string();
+    match manifest_digest::lookup(host, &query) {
+        Ok(digest) => item.pin(policy, &digest),
         Err(error) => {
             let error = shorten(&error).into_owned();
             if policy.pin == Pin::Required {
-                let reason = Reason::PinFailed { image: query, error };
-                return Outcome::refused(found, Some(written), mirror_note(), strings(&[reason]));
+                return item.refused(item.note(), &[Reason::PinFailed { image: query, error }]);
             }
-            let shown = subject(&found.field, Some(written), mirror_note().as_deref());
+            let shown = subject(&found.field, Some(written), item.note().as_deref());
             let warning = format!("{shown} was not pinned (digests.pin: attempt): the digest of {query:?}: {error}");
             if policy.require_digest {
-                let reasons = strings(&[Reason::DigestRequired]);
-                let mut outcome = Outcome::refused(found, Some(written), mirror_note(), reasons);
+                let mut outcome = item.refused(item.note(), &[Reason::DigestRequired]);
                 outcome.warning = Some(warning);
                 return outcome;
             }
-            Outcome { rewrite: mirrored, warning: Some(warning), ..Outcome::default() }
+            Outcome { rewrite: item.mirrored, warning: Some(warning), ..Outcome::default() }
         }
     }
 }
 
-/// A digest the host answered, checked as the reference grammar checks
-/// digests: an answer that is not one is a failed lookup, never written
-/// into an object.
-fn checked_digest(digest: &str) -> Result<String, String> {
-    match reference::parse(&format!("x@{digest}")) {
-        Ok(_) => Ok(digest.to_string()),
-        Err(_) => Err(format!(
-            "the host answered {:?}, which is not a digest (sha256, sha384 or sha512, then lowercase hex)",
-            shorten(digest)
-        )),
+/// Step 4: every signature rule that applies must verify `source` (the
+/// image as written, normalized), all at one digest; then the image is
+/// pinned to that digest when the settings say so.
+fn verified(
+    policy: &Policy<'_>,
+    item: &Subject<'_, '_>,
+    source: &Image<'_>,
+    signers: &[&SignatureRule<'_>],
+    host: &mut HostCall<'_>,
+) -> Outcome {
+    // At the digest when the image names one (what the runtime pulls), else
+    // at its tag.
+    let reference = match source.digest {
+        Some(digest) => format!("{}/{}@{digest}", source.registry, source.path),
+        None => Image { tag: source.tag_for_rules(), ..source.clone() }.to_string(),
+    };
+    let mut failures = Vec::new();
+    let mut digest: Option<String> = None;
+    for rule in signers {
+        let outcome = sigstore::verify(host, &reference, rule).and_then(|verified| match (&digest, source.digest) {
+            (_, Some(written)) if verified != written => {
+                Err(format!("the host verified {verified}, not the digest the image names"))
+            }
+            (Some(earlier), _) if *earlier != verified => Err(format!(
+                "verified at {verified}, but at {earlier} for another rule: the tag moved while it was checked"
+            )),
+            _ => Ok(verified),
+        });
+        match outcome {
+            Ok(verified) => digest = Some(verified),
+            Err(error) => failures.push(Reason::NotSigned {
+                reference: reference.clone(),
+                rule: rule.to_string(),
+                error: shorten(&error).into_owned(),
+            }),
+        }
     }
+    if !failures.is_empty() {
+        return item.refused(item.note(), &failures);
+    }
+    let digest = digest.unwrap_or_default();
+    if item.image.digest.is_none() && (policy.pin_verified || policy.pin != Pin::Never) {
+        return item.pin(policy, &digest);
+    }
+    if policy.require_digest && item.image.digest.is_none() {
+        return item.refused(item.note(), &[Reason::DigestRequired]);
+    }
+    Outcome { rewrite: item.mirrored.clone(), ..Outcome::default() }
 }
 
 #[cfg(test)]
@@ -163,7 +237,8 @@ mod tests {
             }
         };
         let found = Found { field: "spec.containers[0].image".into(), image: Ok(Cow::Borrowed(image)), span: 0..0 };
-        (evaluate(policy, &found, &mut lookup), asked)
+        let outcome = evaluate(policy, &found, &mut crate::host::manifest_digest::answering(&mut lookup));
+        (outcome, asked)
     }
 
     fn message(outcome: &Outcome) -> String {

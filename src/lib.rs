@@ -30,6 +30,7 @@ pub mod settings;
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
 
 use crate::evaluate::{Lookup, Outcome, evaluate};
+use crate::host::HostCall;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
@@ -41,12 +42,17 @@ pub extern "C" fn wapc_init() {
 /// waPC `validate`: `{"request": ..., "settings": ...}` → ValidationResponse.
 /// Never a guest error: whatever the payload, the answer is a verdict.
 pub fn validate(payload: &[u8]) -> CallResult {
-    validate_with(payload, &mut host::manifest_digest::manifest_digest)
+    validate_on(payload, &mut host::wapc)
 }
 
-/// `validate`, with digests looked up by `lookup`: the host in `validate`, a
-/// fake registry in tests and fuzzing.
+/// `validate`, with manifest digests answered by `lookup` (a fake registry
+/// in tests and fuzzing) and every other host capability refused.
 pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
+    validate_on(bytes, &mut host::manifest_digest::answering(lookup))
+}
+
+/// `validate`, with host capabilities answered by `host`.
+pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
     let reject = |message: String| response::reject(message, Vec::new());
     let payload = match request::discovery::read(bytes) {
         Ok(payload) => payload,
@@ -65,22 +71,25 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
         Ok(policy) => policy,
         Err(e) => return reject(format!("registry-guard settings are invalid: {e}")),
     };
-    // Each image is looked up once per request, however often it appears;
-    // not across requests: a tag may move, and the host keeps its own cache.
-    // A list, not a HashMap (whose code would cost more than the scan: a
-    // request names a handful of distinct images, each a network lookup).
-    let mut answers: Vec<(String, Result<String, String>)> = Vec::new();
-    let mut lookup_once = |image: &str| match answers.iter().find(|(asked, _)| asked == image) {
-        Some((_, answer)) => answer.clone(),
+    // Each question is asked once per request, however often its image
+    // appears; not across requests: a tag may move, and the host keeps its
+    // own cache. A list, not a HashMap (whose code would cost more than the
+    // scan: a request asks a handful of questions, each a network lookup).
+    let mut answers: Vec<Exchange> = Vec::new();
+    let mut ask_once = |operation: &str, question: &[u8]| match answers
+        .iter()
+        .find(|(op, asked, _)| op == operation && asked == question)
+    {
+        Some((_, _, answer)) => answer.clone(),
         None => {
-            let answer = lookup(image);
-            answers.push((image.to_string(), answer.clone()));
+            let answer = host(operation, question);
+            answers.push((operation.to_string(), question.to_vec(), answer.clone()));
             answer
         }
     };
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
     for found in &payload.found {
-        let Outcome { violation, rewrite, warning } = evaluate(&policy, found, &mut lookup_once);
+        let Outcome { violation, rewrite, warning } = evaluate(&policy, found, &mut ask_once);
         violations.extend(violation);
         warnings.extend(warning);
         if let Some(rewrite) = rewrite {
@@ -101,6 +110,9 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
     }
 }
 
+/// One host call of a request: the operation, the question, the answer.
+type Exchange = (String, Vec<u8>, Result<Vec<u8>, String>);
+
 /// waPC `validate_settings`: answers valid, or invalid with every problem.
 pub fn validate_settings(payload: &[u8]) -> CallResult {
     let message = settings::check_json(payload).err().map(|e| e.to_string());
@@ -118,3 +130,6 @@ mod pipeline_tests;
 
 #[cfg(test)]
 mod properties;
+
+#[cfg(test)]
+mod signature_tests;

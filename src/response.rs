@@ -34,7 +34,12 @@ const IMAGE_CHARS_SHOWN: usize = 200;
 
 /// `s` cut to 200 characters, with `…` when cut.
 pub fn shorten(s: &str) -> Cow<'_, str> {
-    match s.char_indices().nth(IMAGE_CHARS_SHOWN) {
+    shorten_to(s, IMAGE_CHARS_SHOWN)
+}
+
+/// `s` cut to `chars` characters, with `…` when cut.
+pub fn shorten_to(s: &str, chars: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(chars) {
         Some((at, _)) => Cow::Owned(format!("{}…", &s[..at])),
         None => Cow::Borrowed(s),
     }

@@ -36,8 +36,21 @@ pub fn policy() -> PolicyInstance {
 /// A fresh instance whose host answers manifest digests from the fake
 /// registry file `digests` (relative to the repository root).
 pub fn policy_with_digests(digests: &str) -> PolicyInstance {
-    let text = std::fs::read_to_string(repo_root().join(digests)).unwrap_or_else(|e| panic!("{digests}: {e}"));
-    let host = Host::with_digests(digests, &text).unwrap_or_else(|e| panic!("{e}"));
+    policy_with_host(Some(digests), None)
+}
+
+/// A fresh instance whose host answers manifest digests from `digests` and
+/// signature verifications from `sigstore` (files relative to the
+/// repository root), when given.
+pub fn policy_with_host(digests: Option<&str>, sigstore: Option<&str>) -> PolicyInstance {
+    let read = |file: &str| std::fs::read_to_string(repo_root().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let mut host = match digests {
+        Some(file) => Host::with_digests(file, &read(file)).unwrap_or_else(|e| panic!("{e}")),
+        None => Host::default(),
+    };
+    if let Some(file) = sigstore {
+        host = host.with_sigstore(file, &read(file)).unwrap_or_else(|e| panic!("{e}"));
+    }
     module().instantiate_with(Arc::new(host)).unwrap_or_else(|e| panic!("{e}"))
 }
 

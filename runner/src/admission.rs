@@ -65,19 +65,48 @@ pub enum Document {
     Request(Value),
 }
 
-/// Tells objects from admission requests; unpacks `List` kinds.
+/// The fields policy-evaluator's `AdmissionRequest` cannot do without:
+/// kwctl refuses a request lacking one (`cannot build AdmissionRequest
+/// object from given input: missing field `uid``), so the runner does too.
+fn check_request(request: &Value) -> Result<(), String> {
+    let strings = |value: &Value, fields: &[&str]| {
+        fields.iter().find(|f| !value.get(**f).is_some_and(Value::is_string)).map(|f| f.to_string())
+    };
+    let missing = strings(request, &["uid", "operation"])
+        .or_else(|| ["kind", "resource", "userInfo"].into_iter().find(|f| !request[*f].is_object()).map(String::from))
+        .or_else(|| strings(&request["kind"], &["group", "version", "kind"]).map(|f| format!("kind.{f}")))
+        .or_else(|| strings(&request["resource"], &["group", "version", "resource"]).map(|f| format!("resource.{f}")));
+    match missing {
+        Some(field) => Err(format!(
+            "not an AdmissionRequest kwctl accepts: no `{field}` (a string, or for kind, resource and userInfo a mapping)"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Tells objects from admission requests, as `kwctl run --request-path`
+/// does (an AdmissionReview names its kind); unpacks `List` kinds.
 pub fn classify(document: Value) -> Result<Vec<Document>, String> {
     let Some(map) = document.as_object() else {
         return Err("expected a mapping (a Kubernetes object or an AdmissionReview)".into());
     };
     let kind = map.get("kind");
-    if kind.and_then(Value::as_str) == Some("AdmissionReview") || (kind.is_none() && map.contains_key("request")) {
+    if kind.and_then(Value::as_str) == Some("AdmissionReview") {
         return match map.get("request") {
-            Some(request) if request.is_object() => Ok(vec![Document::Request(request.clone())]),
+            Some(request) if request.is_object() => {
+                check_request(request)?;
+                Ok(vec![Document::Request(request.clone())])
+            }
             _ => Err("an AdmissionReview without a request".into()),
         };
     }
+    if kind.is_none() && map.contains_key("request") {
+        return Err("a request without `kind: AdmissionReview` (and `apiVersion: admission.k8s.io/v1`), \
+                    which kwctl reads as a bare AdmissionRequest and refuses"
+            .into());
+    }
     if kind.is_some_and(Value::is_object) && map.contains_key("operation") {
+        check_request(&document)?;
         return Ok(vec![Document::Request(document)]);
     }
     match kind.and_then(Value::as_str) {
@@ -181,10 +210,22 @@ mod tests {
     fn documents_are_classified() {
         let list = json!({"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod"}, {"apiVersion": "v1", "kind": "Pod"}]});
         assert_eq!(classify(list).unwrap().len(), 2);
-        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "x"}});
+        let request = create_request(&json!({"apiVersion": "v1", "kind": "Pod"}), "x");
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request});
         assert!(matches!(classify(review).unwrap()[0], Document::Request(_)));
+        assert!(matches!(classify(request.clone()).unwrap()[0], Document::Request(_)));
+        // What kwctl refuses: a review that does not say so, a request without
+        // the fields policy-evaluator requires.
+        assert!(classify(json!({"request": request})).err().unwrap().contains("without `kind: AdmissionReview`"));
         let bare = json!({"uid": "x", "kind": {"kind": "Pod"}, "operation": "CREATE"});
-        assert!(matches!(classify(bare).unwrap()[0], Document::Request(_)));
+        assert_eq!(
+            classify(bare).err().unwrap(),
+            "not an AdmissionRequest kwctl accepts: no `resource` (a string, or for kind, resource and userInfo a mapping)"
+        );
+        let mut no_uid = request.clone();
+        no_uid.as_object_mut().unwrap().remove("uid");
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": no_uid});
+        assert!(classify(review).err().unwrap().contains("no `uid`"));
         assert_eq!(
             classify(json!({"metadata": {}})).err().unwrap(),
             "no kind; every manifest needs apiVersion and kind"

@@ -217,6 +217,9 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
     let small_five = payload(&small, &five);
     let large_five = payload(&large, &five);
     let small_thousand = payload(&small, &thousand);
+    // The floor of our module: a DELETE is answered before anything is
+    // checked, so what it costs is instance + wapc_init + reading a payload.
+    let delete = payload(&json!({"uid": "bench", "operation": "DELETE", "object": null}), &five);
 
     let module = |bytes: &[u8]| PolicyModule::from_bytes(bytes).map_err(|e| e.0);
     let (ours_module, base_module, floor_module) = (module(&ours)?, module(&baseline)?, module(&accept_all)?);
@@ -228,6 +231,7 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
     let three_sides =
         |payload| [fresh(&ours_module, payload), fresh(&floor_module, payload), fresh(&base_module, payload)];
     let fresh_small = compare(&three_sides(&small_five), n)?;
+    let fresh_delete = compare(&three_sides(&delete), n)?;
     let fresh_large = compare(&three_sides(&large_five), n / 10 + 1)?;
     // 1,000 rules: against accept-all with the same payload, and against
     // our own 5 rules (sides: 0 ours 1,000, 1 accept-all 1,000, 2 ours 5).
@@ -315,6 +319,12 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
         format!("{:.2}", fresh_large.ratio(0, 2)),
     ));
     lines.push(fresh_row("Deployment 3+1, 1,000 rules", &fresh_thousand, "-", "-".into()));
+    lines.push(fresh_row(
+        "DELETE (answered before any check)",
+        &fresh_delete,
+        &micros(fresh_delete.timings[2].median),
+        format!("{:.2}", fresh_delete.ratio(0, 2)),
+    ));
     lines.push(format!("{:<38} {r_fresh_thousand:.2} × our 5 rules", "  1,000 rules against 5"));
     lines.push(String::new());
     lines.push("hot validate, one instance reused (as `kwctl bench` measures; never the case in policy-server)".into());

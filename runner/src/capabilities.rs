@@ -7,7 +7,15 @@
 //!   (`nginx:1.25` is `docker.io/library/nginx:1.25`), so either spelling
 //!   matches. An image not in the file is answered with a "manifest
 //!   unknown" error, as a registry answers it;
+//! - `kubewarden/oci/v2/verify`: answered by a fake Sigstore verifier, a
+//!   YAML file of signed images given with `--sigstore` (see `sigstore.rs`);
 //! - anything else: an error naming the capability.
+//!
+//! A failed lookup reaches the guest as policy-evaluator forwards it
+//! (`runtimes/callback.rs`, in kwctl and the PolicyServer alike): the
+//! error prefixed with `Callback evaluation failure: `
+//! ([`CALLBACK_FAILURE`]). The record keeps the error as the host's
+//! callback handler gave it, as kwctl's sessions do.
 //!
 //! Every call but logging is recorded (what was asked, what was answered),
 //! for the runner's output and for `--record-host-calls`, which writes the
@@ -16,12 +24,20 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use registry_guard::image::Image;
+use registry_guard::references::image::Image;
+
+use crate::sigstore::{FakeSigstore, Request};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// The capability this runner fakes.
+/// The capabilities this runner fakes.
 pub const MANIFEST_DIGEST: &str = "kubewarden/oci/v1/manifest_digest";
+pub const VERIFY: &str = "kubewarden/oci/v2/verify";
+
+/// What policy-evaluator puts before a callback handler's error when it
+/// hands it to the guest (`Callback evaluation failure: {e:?}`; for an
+/// error without a cause or backtrace, `{e:?}` is the message).
+pub const CALLBACK_FAILURE: &str = "Callback evaluation failure: ";
 
 /// One answered host call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -54,6 +70,8 @@ enum Entry {
 pub struct Host {
     /// `None`: no `--digests` file; lookups fail saying so.
     registry: Option<FakeRegistry>,
+    /// `None`: no `--sigstore` file; verifications fail saying so.
+    sigstore: Option<FakeSigstore>,
     log: Mutex<Vec<HostCall>>,
 }
 
@@ -97,7 +115,13 @@ impl Host {
                 return Err(format!("{source}: {key:?} names an image already in the file"));
             }
         }
-        Ok(Host { registry: Some(FakeRegistry { source: source.to_string(), entries }), log: Mutex::default() })
+        Ok(Host { registry: Some(FakeRegistry { source: source.to_string(), entries }), ..Host::default() })
+    }
+
+    /// This host, also answering signature verifications from the YAML
+    /// text of a `--sigstore` file (`source` names it in messages).
+    pub fn with_sigstore(self, source: &str, text: &str) -> Result<Host, String> {
+        Ok(Host { sigstore: Some(FakeSigstore::read(source, text)?), ..self })
     }
 
     /// Answers one waPC host call from the guest.
@@ -106,17 +130,37 @@ impl Host {
         if capability == "kubewarden/tracing/log" {
             return Ok(Vec::new());
         }
-        let (request, result) = if capability == MANIFEST_DIGEST {
+        let (request, result): (String, Result<String, String>) = if capability == MANIFEST_DIGEST {
             match serde_json::from_slice::<String>(payload) {
                 Ok(image) => {
                     let result = self.manifest_digest(&image);
-                    (image, result)
+                    let answer = match &result {
+                        Ok(payload) => Answer::Payload(payload.clone()),
+                        Err(e) => Answer::Error(e.clone()),
+                    };
+                    self.record(HostCall { capability, request: image, answer });
+                    return result.map(String::into_bytes).map_err(|e| format!("{CALLBACK_FAILURE}{e}"));
                 }
                 Err(e) => (
                     String::from_utf8_lossy(payload).into_owned(),
                     Err(format!("the request is not an image as a JSON string: {e}")),
                 ),
             }
+        } else if capability == VERIFY {
+            let request = String::from_utf8_lossy(payload).into_owned();
+            let result = match (&self.sigstore, Request::parse(payload)) {
+                (_, Err(e)) => Err(e),
+                (None, Ok(asked)) => {
+                    Err(format!("cannot verify {:?}: no --sigstore file was given to the runner", asked.image()))
+                }
+                (Some(sigstore), Ok(asked)) => sigstore.verify(&asked),
+            };
+            let answer = match &result {
+                Ok(payload) => Answer::Payload(payload.clone()),
+                Err(e) => Answer::Error(e.clone()),
+            };
+            self.record(HostCall { capability, request, answer });
+            return result.map(String::into_bytes).map_err(|e| format!("{CALLBACK_FAILURE}{e}"));
         } else {
             let error = format!("host capability {capability} is not available in this runner");
             (String::from_utf8_lossy(payload).into_owned(), Err(error))
@@ -125,8 +169,12 @@ impl Host {
             Ok(payload) => Answer::Payload(payload.clone()),
             Err(e) => Answer::Error(e.clone()),
         };
-        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(HostCall { capability, request, answer });
+        self.record(HostCall { capability, request, answer });
         result.map(String::into_bytes)
+    }
+
+    fn record(&self, call: HostCall) {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).push(call);
     }
 
     fn manifest_digest(&self, image: &str) -> Result<String, String> {
@@ -152,7 +200,7 @@ impl Host {
 /// `CallbackRequestType`, answered by a success payload or an error.
 pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
     #[derive(Serialize)]
-    enum Request<'a> {
+    enum Digest<'a> {
         OciManifestDigest { image: &'a str },
     }
     #[derive(Serialize)]
@@ -168,11 +216,12 @@ pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
     }
     let mut exchanges = Vec::new();
     for call in calls {
-        if call.capability != MANIFEST_DIGEST {
-            return Err(format!("kwctl sessions of {} calls are not written by this runner", call.capability));
+        let request = match call.capability.as_str() {
+            MANIFEST_DIGEST => serde_yaml::to_string(&Digest::OciManifestDigest { image: &call.request }),
+            VERIFY => serde_yaml::to_string(&Request::parse(call.request.as_bytes())?.for_session()),
+            other => return Err(format!("kwctl sessions of {other} calls are not written by this runner")),
         }
-        let request =
-            serde_yaml::to_string(&Request::OciManifestDigest { image: &call.request }).map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
         let response = match &call.answer {
             Answer::Payload(payload) => Response::Success { payload },
             Answer::Error(message) => Response::Error { message },
@@ -188,7 +237,17 @@ pub fn describe(call: &HostCall) -> String {
         Answer::Payload(payload) => payload.clone(),
         Answer::Error(e) => format!("error: {e}"),
     };
-    format!("{} {:?} → {answer}", call.capability, call.request)
+    // A verification request is a JSON document: its kind and image say
+    // what was asked.
+    let asked = match Request::parse(call.request.as_bytes()) {
+        Ok(request) if call.capability == VERIFY => {
+            let kind =
+                serde_json::from_str::<Value>(&call.request).ok().and_then(|v| v["type"].as_str().map(str::to_string));
+            format!("{} {:?}", kind.unwrap_or_default(), request.image())
+        }
+        _ => format!("{:?}", call.request),
+    };
+    format!("{} {asked} → {answer}", call.capability)
 }
 
 /// The calls as JSON, for `--output json`.
@@ -219,15 +278,22 @@ mod tests {
         let expected = format!("{{\"digest\":\"{DIGEST}\"}}");
         assert_eq!(ask(&host, "docker.io/library/nginx:1.25"), Ok(expected.clone()));
         assert_eq!(ask(&host, "nginx:1.25"), Ok(expected.clone()));
-        assert_eq!(ask(&host, "quay.io/team/app:2"), Err("unauthorized: authentication required".into()));
+        // Errors reach the guest as policy-evaluator forwards them.
+        assert_eq!(
+            ask(&host, "quay.io/team/app:2"),
+            Err("Callback evaluation failure: unauthorized: authentication required".into())
+        );
         assert_eq!(
             ask(&host, "redis"),
-            Err("manifest unknown: docker.io/library/redis:latest is not in digests.yaml".into())
+            Err("Callback evaluation failure: manifest unknown: docker.io/library/redis:latest is not in digests.yaml"
+                .into())
         );
         let calls = host.take_calls();
         assert_eq!(calls.len(), 4);
         assert_eq!(calls[0].request, "docker.io/library/nginx:1.25");
         assert_eq!(calls[0].answer, Answer::Payload(expected));
+        // The record keeps the handler's error, as kwctl's sessions do.
+        assert_eq!(calls[2].answer, Answer::Error("unauthorized: authentication required".into()));
         assert!(host.take_calls().is_empty());
     }
 

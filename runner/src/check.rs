@@ -73,7 +73,13 @@ pub fn check(instance: &PolicyInstance, settings: &Value, documents: Vec<Sourced
             let response = instance.validate(&request, settings);
             let host_calls = instance.take_host_calls();
             let original = request.get("object").unwrap_or(&Value::Null);
-            let patch = response.mutated_object.as_ref().map(|mutated| patch::diff(original, mutated));
+            // As policy-evaluator: a mutated object equal to the request's
+            // is no patch at all (no `patchType`).
+            let patch = response
+                .mutated_object
+                .as_ref()
+                .map(|mutated| patch::diff(original, mutated))
+                .filter(|ops| !ops.is_empty());
             let text = |pointer: &str| request.pointer(pointer).and_then(Value::as_str).map(str::to_string);
             let uid = text("/uid").unwrap_or_default();
             verdicts.push(Verdict {

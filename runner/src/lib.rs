@@ -3,7 +3,7 @@
 //!
 //! - `host`: loads the module into wasmtime and speaks waPC to it;
 //! - `capabilities`: the host capabilities it answers (a fake registry for
-//!   manifest digests), recorded;
+//!   manifest digests, `sigstore` for signatures), recorded;
 //! - `patch`: the JSON patch between an object and its mutation;
 //! - `manifests`: reads YAML/JSON documents from files, folders, stdin;
 //! - `admission`: wraps objects into AdmissionRequests, answers into
@@ -18,6 +18,7 @@ pub mod check;
 pub mod host;
 pub mod manifests;
 pub mod patch;
+pub mod sigstore;
 
 use std::path::PathBuf;
 

@@ -16,7 +16,7 @@ const USAGE: &str = "\
 registry-guard: check Kubernetes manifests against the registry-guard policy, offline
 
 Usage:
-  registry-guard check [--policy PATH] [--settings FILE] [--digests FILE] [--output text|json]
+  registry-guard check [--policy PATH] [--settings FILE] [--digests FILE] [--sigstore FILE] [--output text|json]
                        [--show-mutation] [--show-host-calls] [--record-host-calls FILE] INPUT...
   registry-guard settings [--policy PATH] FILE
   registry-guard bench [--policy PATH] [--baseline PATH] [--accept-all PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
@@ -34,6 +34,10 @@ Options:
   --digests FILE    answer the policy's manifest digest lookups (digests.pin) from
                     this YAML file of `image: digest` or `image: {error: message}`;
                     images not in it are answered: manifest unknown
+  --sigstore FILE   answer the policy's signature verifications (signatures) from this
+                    YAML file of `image: {digest, signatures: [{pubKey|keyless|certificate,
+                    annotations}]}` or `image: {error: message}`; images not in it
+                    are answered: no signatures found
   --show-mutation   print the JSON patch of every object the policy mutated
   --show-host-calls print every host capability call and its answer
   --record-host-calls FILE
@@ -75,6 +79,7 @@ struct Options {
     policy: Option<PathBuf>,
     settings: Option<String>,
     digests: Option<String>,
+    sigstore: Option<String>,
     show_mutation: bool,
     show_host_calls: bool,
     record_host_calls: Option<PathBuf>,
@@ -97,6 +102,7 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
             "--policy" => options.policy = Some(PathBuf::from(value("--policy")?)),
             "--settings" => options.settings = Some(value("--settings")?),
             "--digests" => options.digests = Some(value("--digests")?),
+            "--sigstore" => options.sigstore = Some(value("--sigstore")?),
             "--record-host-calls" => options.record_host_calls = Some(PathBuf::from(value("--record-host-calls")?)),
             "--show-mutation" => options.show_mutation = true,
             "--show-host-calls" => options.show_host_calls = true,
@@ -137,13 +143,14 @@ fn run(args: &[String]) -> Result<u8, Fatal> {
 }
 
 fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
-    let host = match &options.digests {
-        Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|e| Fatal(format!("{file}: cannot read: {e}")))?;
-            Host::with_digests(file, &text)?
-        }
+    let read = |file: &str| std::fs::read_to_string(file).map_err(|e| Fatal(format!("{file}: cannot read: {e}")));
+    let mut host = match &options.digests {
+        Some(file) => Host::with_digests(file, &read(file)?)?,
         None => Host::default(),
     };
+    if let Some(file) = &options.sigstore {
+        host = host.with_sigstore(file, &read(file)?)?;
+    }
     let path = options.policy.clone().unwrap_or_else(default_policy_path);
     if !path.exists() {
         return Err(Fatal(format!(

@@ -9,31 +9,60 @@
 //! would bring serde_json's deserializer (tens of KB) into policy.wasm for
 //! one field.
 
-use kubewarden_policy_sdk::wapc_guest::host_call;
-
+use super::{HostCall, quoted};
+use crate::references::reference;
 use crate::request::json::Document;
 
-/// The host's digest for `image`, or its error.
-pub fn manifest_digest(image: &str) -> Result<String, String> {
+pub const OPERATION: &str = "v1/manifest_digest";
+
+/// The host's digest for `image`, checked, or why there is none.
+pub fn lookup(host: &mut HostCall<'_>, image: &str) -> Result<String, String> {
     let mut request = Vec::with_capacity(image.len() + 2);
     crate::response::write_string(&mut request, image);
-    let raw = host_call("kubewarden", "oci", "v1/manifest_digest", &request).map_err(|e| {
-        // wapc-guest words every host error as "Host error: <the host's message>".
-        let message = e.to_string();
-        let message = message.strip_prefix("Host error: ").unwrap_or(&message);
-        if message.is_empty() { "the host gave no answer".to_string() } else { message.to_string() }
-    })?;
-    digest_of_answer(&raw)
+    let raw = host(OPERATION, &request)?;
+    checked_digest(&digest_of_answer(&raw)?)
 }
 
 /// The `digest` of the host's answer.
 fn digest_of_answer(raw: &[u8]) -> Result<String, String> {
     match Document::parse(raw).as_ref().map(|answer| answer.get("digest")) {
         Ok(Some(Document::String(digest))) => Ok(digest.to_string()),
-        _ => Err(format!(
-            "the host's answer is not {{\"digest\": \"…\"}}: {}",
-            crate::response::shorten(std::str::from_utf8(raw).unwrap_or("(not UTF-8)"))
+        _ => Err(format!("the host's answer is not {{\"digest\": \"…\"}}: {}", quoted(raw))),
+    }
+}
+
+/// A digest the host answered, checked as the reference grammar checks
+/// digests: an answer that is not one is a failed lookup, never written
+/// into an object.
+pub fn checked_digest(digest: &str) -> Result<String, String> {
+    match reference::parse(&format!("x@{digest}")) {
+        Ok(_) => Ok(digest.to_string()),
+        Err(_) => Err(format!(
+            "the host answered {:?}, which is not a digest (sha256, sha384 or sha512, then lowercase hex)",
+            crate::response::shorten(digest)
         )),
+    }
+}
+
+/// A `HostCall` that answers manifest digests with `digest_of` (an image →
+/// its digest, or an error) and refuses every other capability: for tests
+/// and fuzzing that fake a registry.
+pub fn answering<'l>(
+    digest_of: &'l mut dyn FnMut(&str) -> Result<String, String>,
+) -> impl FnMut(&str, &[u8]) -> Result<Vec<u8>, String> + 'l {
+    move |operation, payload| {
+        if operation != OPERATION {
+            return Err(format!("host capability kubewarden/oci/{operation} is not available here"));
+        }
+        let image = match Document::parse(payload) {
+            Ok(Document::String(image)) => image.into_owned(),
+            _ => return Err(format!("the request is not an image as a JSON string: {}", quoted(payload))),
+        };
+        let digest = digest_of(&image)?;
+        let mut answer = br#"{"digest":"#.to_vec();
+        crate::response::write_string(&mut answer, &digest);
+        answer.push(b'}');
+        Ok(answer)
     }
 }
 
@@ -49,5 +78,13 @@ mod tests {
             Err("the host's answer is not {\"digest\": \"…\"}: {\"digest\":1}".to_string())
         );
         assert!(digest_of_answer(b"").is_err());
+    }
+
+    #[test]
+    fn answers_that_are_not_digests_fail_the_lookup() {
+        let mut host = |_: &str, _: &[u8]| Ok(br#"{"digest":"latest"}"#.to_vec());
+        assert!(lookup(&mut host, "nginx").unwrap_err().contains("which is not a digest"));
+        let mut host = |_: &str, _: &[u8]| Err("manifest unknown".to_string());
+        assert_eq!(lookup(&mut host, "nginx"), Err("manifest unknown".to_string()));
     }
 }

@@ -9,6 +9,7 @@ pub mod glob;
 pub mod host_pattern;
 pub mod image_pattern;
 pub mod mirror;
+pub mod signatures;
 pub mod str_map;
 pub mod tag_pattern;
 
@@ -18,6 +19,7 @@ use crate::references::image::Image;
 use crate::rules::host_pattern::HostSet;
 use crate::rules::image_pattern::ImageSet;
 use crate::rules::mirror::Mirrors;
+use crate::rules::signatures::SignatureRule;
 use crate::rules::tag_pattern::TagSet;
 
 /// A rule section: an allow list, a reject list, or both.
@@ -40,6 +42,11 @@ pub struct Policy<'s> {
     /// `digests.pin`.
     pub pin: Pin,
     pub mirrors: Mirrors,
+    /// `signatures`, in order.
+    pub signatures: Vec<SignatureRule<'s>>,
+    /// `modifyImagesWithDigest`: an image verified by tag is pinned to the
+    /// digest that was verified.
+    pub pin_verified: bool,
 }
 
 /// `digests.pin`: whether images without a digest are pinned to the digest
@@ -58,7 +65,7 @@ impl Policy<'_> {
     /// The settings can change objects (pinning or mirrors). Without them the
     /// policy never mutates and never calls the host.
     pub fn mutates(&self) -> bool {
-        self.pin != Pin::Never || !self.mirrors.is_empty()
+        self.pin != Pin::Never || !self.mirrors.is_empty() || (self.pin_verified && !self.signatures.is_empty())
     }
 }
 
@@ -99,6 +106,14 @@ pub enum Reason {
     },
     /// A mirror rule would produce an invalid name.
     MirrorRefused(String),
+    /// A `signatures` rule that applies was not verified.
+    NotSigned {
+        /// The reference asked about (normalized).
+        reference: String,
+        /// The rule, described (`signatures[1] (keyless: …)`).
+        rule: String,
+        error: String,
+    },
 }
 
 impl fmt::Display for Reason {
@@ -131,6 +146,9 @@ impl fmt::Display for Reason {
                 write!(f, "its digest could not be looked up (digests.pin: required): {image:?}: {error}")
             }
             Reason::MirrorRefused(why) => write!(f, "{why} (mirrors)"),
+            Reason::NotSigned { reference, rule, error } => {
+                write!(f, "the signatures of {reference:?} were not verified by {rule}: {error}")
+            }
         }
     }
 }

@@ -28,6 +28,8 @@ use crate::rules::host_pattern::{HostPattern, HostSet};
 use crate::rules::image_pattern::ImageSet;
 use crate::rules::mirror::{Mirror, Mirrors};
 use crate::rules::tag_pattern::TagSet;
+
+mod signatures;
 use crate::rules::{Pin, Policy, Section};
 
 /// The settings errors, each prefixed with its path.
@@ -98,7 +100,8 @@ struct Reader {
     lookups: usize,
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["registries", "images", "tags", "digests", "mirrors"];
+const TOP_LEVEL_KEYS: &[&str] =
+    &["registries", "images", "tags", "digests", "mirrors", "signatures", "modifyImagesWithDigest"];
 const LIST_KEYS: &[&str] = &["allow", "reject"];
 const DIGEST_KEYS: &[&str] = &["require", "pin"];
 const MIRROR_KEYS: &[&str] = &["from", "to"];
@@ -144,6 +147,14 @@ impl Reader {
         if let Some(mirrors) = get(root, "mirrors") {
             policy.mirrors = self.mirrors(mirrors);
         }
+        if let Some(signatures) = get(root, "signatures") {
+            policy.signatures = self.signatures(signatures);
+        }
+        // verify-image-signatures' default: pin verified images.
+        policy.pin_verified = match get(root, "modifyImagesWithDigest") {
+            None | Some(Document::Null) => true,
+            value => self.boolean("modifyImagesWithDigest", value),
+        };
         policy
     }
 
@@ -389,7 +400,9 @@ mod tests {
     fn unknown_keys_are_errors_naming_the_key() {
         assert_eq!(
             errors(json!({"registry": {"allow": ["a.io"]}})),
-            ["unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors"]
+            [
+                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest"
+            ]
         );
         assert_eq!(
             errors(json!({"registries": {"allowed": ["a.io"]}})),

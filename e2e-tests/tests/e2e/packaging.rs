@@ -30,6 +30,9 @@ fn artifacthub_package_is_in_step_with_metadata() {
     assert_eq!(mutation, metadata["mutating"].to_string(), "kubewarden/mutation");
     let context_aware = package["annotations"]["kubewarden/contextAware"].as_str().unwrap();
     assert_eq!(context_aware, metadata["contextAware"].to_string());
+    let capabilities = package["annotations"]["kubewarden/hostCapabilities"].as_str().unwrap();
+    assert_eq!(capabilities, annotation("io.kubewarden.policy.hostCapabilities"), "host capabilities");
+    assert!(capabilities.contains("kubewarden/oci/v2/verify"), "signatures need v2/verify");
     let questions = std::fs::read_to_string(repo_root().join("questions-ui.yml")).unwrap();
     assert_eq!(package["annotations"]["kubewarden/questions-ui"].as_str(), Some(questions.as_str()));
 }
@@ -85,6 +88,8 @@ fn questions_ui_covers_every_setting() {
         "digests.require",
         "digests.pin",
         "mirrors",
+        "signatures",
+        "modifyImagesWithDigest",
     ] {
         assert!(variables.iter().any(|v| v == setting), "questions-ui.yml lacks {setting}");
     }

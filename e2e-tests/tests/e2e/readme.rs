@@ -2,15 +2,17 @@
 //! built policy and give the verdicts its `<!-- … -->` line promises
 //! (`allow: images` accepted unchanged, `deny: images` rejected,
 //! `rewrite: image => image` accepted and rewritten, `warn: image` accepted
-//! unchanged with a warning; digests come from examples/mutation/digests.yaml);
+//! unchanged with a warning; digests come from examples/mutation/digests.yaml,
+//! signatures from examples/signatures/sigstore.yaml);
 //! every ```yaml settings-invalid block must be refused with the message its
 //! `<!-- error: … -->` line quotes; every ClusterAdmissionPolicy (```yaml
 //! policy) must carry valid settings, and be mutating exactly when they mutate.
 
-use registry_guard_e2e::{pod, policy, policy_with_digests, repo_root, request};
+use registry_guard_e2e::{pod, policy, policy_with_host, repo_root, request};
 use serde_json::Value;
 
 const DIGESTS: &str = "examples/mutation/digests.yaml";
+const SIGSTORE: &str = "examples/signatures/sigstore.yaml";
 
 struct Block {
     line: usize,
@@ -80,9 +82,10 @@ fn expectation(text: &str) -> Expectation {
     out
 }
 
-/// The policy's answer for a Pod running `image`, with the README's digests.
+/// The policy's answer for a Pod running `image`, with the README's digests
+/// and signatures.
 fn respond(settings: &Value, image: &str) -> registry_guard_runner::host::ValidationResponse {
-    policy_with_digests(DIGESTS).validate(&request("CREATE", &pod(&[image])), settings)
+    policy_with_host(Some(DIGESTS), Some(SIGSTORE)).validate(&request("CREATE", &pod(&[image])), settings)
 }
 
 fn rewritten_image(response: &registry_guard_runner::host::ValidationResponse) -> Option<&str> {
@@ -155,8 +158,9 @@ fn readme_cluster_admission_policy_has_valid_settings() {
         let settings = &document["spec"]["settings"];
         let verdict = policy().validate_settings(settings);
         assert!(verdict.valid, "README.md:{}: {:?}", block.line, verdict.message);
-        let mutates =
-            settings.get("mirrors").is_some() || settings["digests"].get("pin").is_some_and(|pin| pin != "never");
+        let mutates = settings.get("mirrors").is_some()
+            || settings["digests"].get("pin").is_some_and(|pin| pin != "never")
+            || (settings.get("signatures").is_some() && settings["modifyImagesWithDigest"] != false);
         assert_eq!(document["spec"]["mutating"], mutates, "README.md:{}: spec.mutating", block.line);
     }
 }
