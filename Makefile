@@ -52,13 +52,17 @@ run: policy.wasm runner
 	$(RUNNER) check --settings examples/signatures/settings.yaml --sigstore examples/signatures/sigstore.yaml \
 		--show-mutation examples/signatures/manifests; test $$? -le 1
 
-# Timings and memory of policy.wasm against a baseline policy that parses the
-# whole request into a JSON tree (benches/baseline), on benches/fixtures.
+# Timings and memory of policy.wasm against accept-all (benches/accept-all)
+# and a baseline policy that parses the whole request into a JSON tree
+# (benches/baseline), on benches/fixtures: fresh instance per request first,
+# as a PolicyServer runs it; then end to end through policy-server, when it
+# is on PATH (benches/policy-server/run.sh).
 BASELINE := $(TARGET_DIR)/baseline-policy.wasm
 ACCEPT_ALL := $(TARGET_DIR)/accept-all-policy.wasm
 
 bench: policy.wasm runner baseline accept-all
 	$(RUNNER) bench --baseline $(BASELINE) --accept-all $(ACCEPT_ALL)
+	ACCEPT_ALL_WASM=$(ACCEPT_ALL) bash benches/policy-server/run.sh
 
 # Built like policy.wasm (cargo's release profile, then wasm-opt), so that
 # the comparison is like for like.

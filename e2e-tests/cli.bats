@@ -110,7 +110,7 @@ setup() {
   [[ "$output" == *"Deployment 100+1 containers, 5 rules"* ]]
   [[ "$output" == *"compile + instantiate: ours"* ]]
   [[ "$output" == *"memory: 200 evaluations on one instance capped at"* ]]
-  [ "$(grep -cE '^  (met|MISSED) ' <<< "$output")" -eq 7 ]
+  [ "$(grep -cE '^  (met|MISSED) ' <<< "$output")" -eq 8 ]
 }
 
 @test "check: mirrors and pinning print the verdict, warnings, host calls and patch" {

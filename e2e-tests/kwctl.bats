@@ -10,10 +10,15 @@ setup() {
 }
 
 # `kwctl run ARGS… annotated-policy.wasm`, its output shown on failure; kwctl
-# keeps its store and caches under a scratch HOME, and prints no backtraces.
+# keeps its store and caches under a scratch HOME, prints no backtraces, and
+# gets an empty Sigstore trust config, so that it does not try to fetch the
+# trust root (these machines have no network; replay sessions answer every
+# verification).
 kwctl_run() {
   mkdir -p "$BATS_TEST_TMPDIR/home"
-  run env HOME="$BATS_TEST_TMPDIR/home" RUST_BACKTRACE=0 NO_COLOR=1 kwctl run "$@" annotated-policy.wasm
+  echo '{}' >"$BATS_TEST_TMPDIR/sigstore-trust-config.json"
+  run env HOME="$BATS_TEST_TMPDIR/home" RUST_BACKTRACE=0 NO_COLOR=1 kwctl run \
+    --sigstore-trust-config "$BATS_TEST_TMPDIR/sigstore-trust-config.json" "$@" annotated-policy.wasm
   echo "$output"
 }
 

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::capabilities::Host;
+use crate::capabilities::{Host, VERIFY};
 use crate::host::{PolicyInstance, PolicyModule};
 
 pub struct BenchConfig {
@@ -44,6 +44,9 @@ pub struct BenchConfig {
 }
 
 const WARM_UP: usize = 1_000;
+/// The key the bench's signature rules name (a P-256 key made for the
+/// bench; the host's answers are fixed, so no signature is checked).
+const BENCH_KEY: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEs5BWEXcz/z94WT9QtH1ugj1Q88Et\n9zk5ZIkyGDwQN6n7Bvrl8qUkJEyZp/NVWAgjw8nFOaKDZTJRY/eC5X82ng==\n-----END PUBLIC KEY-----";
 const COMPILE_RUNS: usize = 15;
 /// 64 KiB wasm pages; 16,384 pages is 1 GiB, the host's cap.
 const PAGE: usize = 64 * 1024;
@@ -79,8 +82,9 @@ const ROUND: usize = 50;
 enum Run<'a> {
     /// One instance, reused.
     Hot(&'a PolicyInstance),
-    /// A new instance of the module for every call, timed with the call.
-    Fresh(&'a PolicyModule),
+    /// A new instance of the module for every call, timed with the call,
+    /// whose host calls `host` answers.
+    Fresh(&'a PolicyModule, &'a Arc<Host>),
 }
 
 /// One side of a comparison: where it runs and the payload it gets.
@@ -94,8 +98,13 @@ impl Side<'_> {
         let started = Instant::now();
         let response = match &self.run {
             Run::Hot(instance) => instance.validate_raw(self.payload),
-            Run::Fresh(module) => {
-                module.fresh_instance(Arc::new(Host::default())).map_err(|e| e.0)?.validate_raw(self.payload)
+            Run::Fresh(module, host) => {
+                let instance = module.fresh_instance(Arc::clone(host)).map_err(|e| e.0)?;
+                let response = instance.validate_raw(self.payload);
+                // The host keeps a log of its calls: drain it, so that it
+                // does not grow over the run.
+                instance.take_host_calls();
+                response
             }
         };
         let elapsed = started.elapsed();
@@ -220,6 +229,22 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
     // The floor of our module: a DELETE is answered before anything is
     // checked, so what it costs is instance + wapc_init + reading a payload.
     let delete = payload(&json!({"uid": "bench", "operation": "DELETE", "object": null}), &five);
+    // Three of the Deployment's images must be signed, and are (the host's
+    // answers are faked and instant): what verification costs the policy.
+    let signed_images = [
+        "registry.corp.example/team/api:1.4.2",
+        "quay.io/prometheus/node-exporter:v1.8.1",
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com/payments/worker:2024.11.3",
+    ];
+    let mut signing = five.clone();
+    signing["signatures"] = signed_images
+        .iter()
+        .map(|image| json!({"image": image.rsplit_once(':').map_or(*image, |(name, _)| name), "pubKeys": [BENCH_KEY]}))
+        .collect();
+    signing["modifyImagesWithDigest"] = json!(false);
+    let small_signed = payload(&small, &signing);
+    let trusted = format!(r#"{{"is_trusted":true,"digest":"sha256:{}"}}"#, "1".repeat(64));
+    let signer = Arc::new(Host::default().with_fixed_answer(VERIFY, trusted.as_bytes()));
 
     let module = |bytes: &[u8]| PolicyModule::from_bytes(bytes).map_err(|e| e.0);
     let (ours_module, base_module, floor_module) = (module(&ours)?, module(&baseline)?, module(&accept_all)?);
@@ -227,11 +252,21 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
 
     // The production model: a fresh instance per call. Sides: 0 ours,
     // 1 accept-all, 2 baseline.
-    let fresh = |module, payload| Side { run: Run::Fresh(module), payload };
+    let no_host = Arc::new(Host::default());
+    let fresh = |module, payload| Side { run: Run::Fresh(module, &no_host), payload };
     let three_sides =
         |payload| [fresh(&ours_module, payload), fresh(&floor_module, payload), fresh(&base_module, payload)];
     let fresh_small = compare(&three_sides(&small_five), n)?;
     let fresh_delete = compare(&three_sides(&delete), n)?;
+    // Sides: 0 ours with signatures, 1 accept-all, 2 ours without.
+    let fresh_signed = compare(
+        &[
+            Side { run: Run::Fresh(&ours_module, &signer), payload: &small_signed },
+            fresh(&floor_module, &small_signed),
+            fresh(&ours_module, &small_five),
+        ],
+        n,
+    )?;
     let fresh_large = compare(&three_sides(&large_five), n / 10 + 1)?;
     // 1,000 rules: against accept-all with the same payload, and against
     // our own 5 rules (sides: 0 ours 1,000, 1 accept-all 1,000, 2 ours 5).
@@ -263,6 +298,7 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
 
     let size_kb = ours.len() as f64 / 1000.0;
     let (r_fresh_small, r_fresh_thousand) = (fresh_small.ratio(0, 1), fresh_thousand.ratio(0, 2));
+    let r_signed = fresh_signed.ratio(0, 2);
     let (r_fresh_base, r_fresh_large_base) = (fresh_small.ratio(0, 2), fresh_large.ratio(0, 2));
     let (r_hot_small, r_hot_large) = (hot_small.ratio(0, 1), hot_large.ratio(0, 1));
     // Targets are set in the production model (issue 10). Hot figures are
@@ -275,6 +311,7 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
             r_fresh_large_base <= 0.5,
             format!("fresh instance, 100 containers ≤ 0.5 × baseline: {r_fresh_large_base:.2}"),
         ),
+        (r_signed <= 1.5, format!("fresh instance, 3 signed images ≤ 1.5 × without signatures: {r_signed:.2}")),
         (r_compile <= 2.0, format!("compile + instantiate ≤ 2 × baseline: {r_compile:.2}")),
         (size_kb <= 600.0, format!("policy.wasm ≤ 600 KB: {size_kb:.1} KB")),
         (memory_ok, format!("no linear memory growth after warm-up over {} evaluations", config.evaluations)),
@@ -326,6 +363,8 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
         format!("{:.2}", fresh_delete.ratio(0, 2)),
     ));
     lines.push(format!("{:<38} {r_fresh_thousand:.2} × our 5 rules", "  1,000 rules against 5"));
+    lines.push(fresh_row("Deployment 3+1, 3 images verified", &fresh_signed, "-", "-".into()));
+    lines.push(format!("{:<38} {r_signed:.2} × without signatures", "  3 signed images against none"));
     lines.push(String::new());
     lines.push("hot validate, one instance reused (as `kwctl bench` measures; never the case in policy-server)".into());
     lines.push(format!("{:<38} {:>11} {:>11} {:>11} {:>10}", "", "ours", "ours p99", "baseline", "/ base"));

@@ -72,6 +72,9 @@ pub struct Host {
     registry: Option<FakeRegistry>,
     /// `None`: no `--sigstore` file; verifications fail saying so.
     sigstore: Option<FakeSigstore>,
+    /// Capabilities answered with a fixed payload, at once and unrecorded
+    /// (the bench's instant host).
+    fixed: Vec<(String, Vec<u8>)>,
     log: Mutex<Vec<HostCall>>,
 }
 
@@ -124,9 +127,20 @@ impl Host {
         Ok(Host { sigstore: Some(FakeSigstore::read(source, text)?), ..self })
     }
 
+    /// This host, answering every call of `capability` with `payload` at
+    /// once, without recording it: a host whose cost is nothing, for the
+    /// bench.
+    pub fn with_fixed_answer(mut self, capability: &str, payload: &[u8]) -> Host {
+        self.fixed.push((capability.to_string(), payload.to_vec()));
+        self
+    }
+
     /// Answers one waPC host call from the guest.
     pub fn answer(&self, binding: &str, namespace: &str, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
         let capability = format!("{binding}/{namespace}/{operation}");
+        if let Some((_, answer)) = self.fixed.iter().find(|(fixed, _)| *fixed == capability) {
+            return Ok(answer.clone());
+        }
         if capability == "kubewarden/tracing/log" {
             return Ok(Vec::new());
         }

@@ -34,9 +34,16 @@ pub fn wapc(operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
 pub fn host_error(message: &str) -> String {
     let message = message.strip_prefix("Host error: ").unwrap_or(message);
     let message = message.strip_prefix("Callback evaluation failure: ").unwrap_or(message);
-    let message = message.split("Stack backtrace:").next().unwrap_or_default();
-    let words: Vec<&str> = message.split_whitespace().collect();
-    if words.is_empty() { "the host gave no answer".to_string() } else { words.join(" ") }
+    let message = message.split_once("Stack backtrace:").map_or(message, |(before, _)| before);
+    // One line: every run of white space becomes one space.
+    let mut out = String::with_capacity(message.len());
+    for word in message.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_empty() { "the host gave no answer".to_string() } else { out }
 }
 
 /// The host's answer, quoted in a message: at most 200 characters.

@@ -78,14 +78,15 @@ impl<'s> SignatureRule<'s> {
 /// apart in a message (their first characters are the algorithm's header,
 /// the same for every key of a kind), without a hash function in the module.
 fn pem_tail(pem: &str) -> String {
-    let body: String = pem
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .flat_map(|line| line.trim().chars())
-        .filter(|c| *c != '=')
-        .collect();
-    let tail: String = body.chars().rev().take(12).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("…{tail}")
+    // The base64 before the `-----END` armor (checked ASCII by the settings
+    // reader), without padding and line breaks.
+    let pem = pem.trim();
+    let body = pem.strip_prefix("-----BEGIN").and_then(|rest| rest.split_once("-----")).map_or(pem, |(_, body)| body);
+    let body = body.split_once("-----END").map_or(body, |(body, _)| body).as_bytes();
+    let mut tail: Vec<u8> =
+        body.iter().rev().copied().filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/').take(12).collect();
+    tail.reverse();
+    format!("…{}", String::from_utf8_lossy(&tail))
 }
 
 /// `a, b … and N more` for messages.

@@ -73,8 +73,12 @@ impl Reader {
 
     fn signature_entry<'d>(&mut self, path: &str, index: usize, entry: &'d Map<'_>) -> Option<SignatureRule<'d>> {
         let image = self.text(path, entry, "image");
-        let kinds: Vec<&str> =
-            KINDS.iter().copied().filter(|k| get(entry, k).is_some_and(|v| !matches!(v, Document::Null))).collect();
+        let mut kinds = Vec::with_capacity(1);
+        for kind in KINDS {
+            if get(entry, kind).is_some_and(|v| !matches!(v, Document::Null)) {
+                kinds.push(*kind);
+            }
+        }
         let signers = match kinds.as_slice() {
             [] => {
                 self.error(path, format_args!("has no signer; give one of {KINDS_SENTENCE}"));
@@ -214,8 +218,9 @@ impl Reader {
 
     /// `https://host…`; an error naming `path` otherwise.
     fn https(&mut self, path: &str, url: &str) -> bool {
-        let host = url.strip_prefix("https://").map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
-        let ok = host.is_some_and(|h| !h.is_empty() && !h.contains(char::is_whitespace));
+        // A host after the scheme, and no white space anywhere.
+        let ok = url.strip_prefix("https://").is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+            && !url.bytes().any(|b| b.is_ascii_whitespace());
         if !ok {
             self.error(path, format_args!("{url:?} is not an https URL"));
         }

@@ -1,0 +1,320 @@
+#!/usr/bin/env bats
+# The policy in a real Kubewarden PolicyServer, over HTTP on 127.0.0.1: one
+# server per file (setup_file), several instances of annotated-policy.wasm
+# plus accept-all, AdmissionReviews POSTed to /validate/<name>, and a bounded
+# load test that checks every answer. Skipped where policy-server or kwctl is
+# missing (CI puts ../shared/bin first on PATH). No timing is asserted here;
+# `benches/policy-server/run.sh` measures.
+
+setup_file() {
+  # bats 1.8 cannot skip from setup_file: say why, and setup() skips.
+  export SKIP_REASON=
+  local tool
+  for tool in policy-server kwctl python3; do
+    if ! command -v "$tool" >/dev/null; then
+      SKIP_REASON="$tool is not on PATH"
+      return 0
+    fi
+  done
+  cd "$BATS_TEST_DIRNAME/.."
+  make --no-print-directory -s annotated-policy.wasm >&2
+  local accept_all=${REGISTRY_GUARD_ACCEPT_ALL:-${CARGO_TARGET_DIR:-target}/accept-all-policy.wasm}
+  [ -f "$accept_all" ] || make --no-print-directory -s accept-all >&2
+
+  . benches/policy-server/server.sh
+  export WORK="$BATS_FILE_TMPDIR/policy-server"
+  mkdir -p "$WORK"
+  ps_annotate_accept_all "$accept_all" "$WORK/accept-all.wasm"
+  # A loopback port nothing listens on, as the mirror that pinning asks for
+  # digests: the lookup fails at once and nothing leaves the machine.
+  export CLOSED_PORT
+  CLOSED_PORT=$(ps_load free-ports 1)
+
+  local policy="file://$PWD/annotated-policy.wasm"
+  cat >"$WORK/policies.yml" <<EOF
+validate:
+  module: $policy
+  allowedToMutate: false
+  settings:
+$(ps_yaml_settings e2e-tests/fixtures/settings.yaml 4)
+mirror:
+  module: $policy
+  allowedToMutate: true
+  settings:
+    registries:
+      allow: [registry.corp.example, quay.io]
+    mirrors:
+      - from: docker.io
+        to: registry.corp.example/dockerhub
+mirror-not-allowed-to-mutate:
+  module: $policy
+  allowedToMutate: false
+  settings:
+    registries:
+      allow: [registry.corp.example, quay.io]
+    mirrors:
+      - from: docker.io
+        to: registry.corp.example/dockerhub
+pin-attempt:
+  module: $policy
+  allowedToMutate: true
+  settings:
+    digests:
+      pin: attempt
+    mirrors:
+      - from: docker.io
+        to: 127.0.0.1:$CLOSED_PORT/dockerhub
+pin-required:
+  module: $policy
+  allowedToMutate: true
+  settings:
+    digests:
+      pin: required
+    mirrors:
+      - from: docker.io
+        to: 127.0.0.1:$CLOSED_PORT/dockerhub
+bench-5-rules:
+  module: $policy
+  allowedToMutate: false
+  settings:
+$(ps_yaml_settings benches/fixtures/settings-5-rules.json 4)
+signatures:
+  module: $policy
+  allowedToMutate: true
+  settings:
+    signatures:
+      - image: "127.0.0.1:$CLOSED_PORT/acme/*"
+        pubKeys:
+          - |
+$(sed 's/^/            /' examples/signatures/keys/release.pub)
+accept-all:
+  module: file://$WORK/accept-all.wasm
+  allowedToMutate: false
+  settings:
+$(ps_yaml_settings benches/fixtures/settings-5-rules.json 4)
+EOF
+
+  cat >"$WORK/pod-allowed.json" <<'EOF'
+{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+  "uid": "0c3e8a52-7d1b-4f0a-9e6c-2b5d4a1f8e07",
+  "kind": {"group": "", "version": "v1", "kind": "Pod"},
+  "resource": {"group": "", "version": "v1", "resource": "pods"},
+  "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+  "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+  "name": "etcd", "namespace": "prod", "operation": "CREATE",
+  "userInfo": {"username": "kubernetes-admin", "uid": "3c0c0f7e-2b0a-4c9e-9a61-7d4f0e5b8a21",
+               "groups": ["system:masters", "system:authenticated"]},
+  "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "etcd", "namespace": "prod"},
+    "spec": {"containers": [
+      {"name": "etcd", "image": "quay.io/coreos/etcd:v3.5.9"},
+      {"name": "api", "image": "registry.corp.example/team/api:1.4.2"}]}},
+  "oldObject": null, "dryRun": false,
+  "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}}}
+EOF
+  cat >"$WORK/pod-nginx.json" <<'EOF'
+{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+  "uid": "6f1d2c3b-4a5e-4d6f-8a7b-9c0d1e2f3a4b",
+  "kind": {"group": "", "version": "v1", "kind": "Pod"},
+  "resource": {"group": "", "version": "v1", "resource": "pods"},
+  "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+  "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+  "name": "web", "namespace": "prod", "operation": "CREATE",
+  "userInfo": {"username": "alice", "uid": "8d1e5b0c-6f3a-4d2e-b7c9-0a1f2e3d4c5b",
+               "groups": ["system:authenticated"]},
+  "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "prod"},
+    "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}},
+  "oldObject": null, "dryRun": false,
+  "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}}}
+EOF
+
+  # An image whose signatures live on that closed port: verification fails
+  # at once, in the server's real Sigstore verifier.
+  sed -e "s|\"image\": \"nginx:1.25\"|\"image\": \"127.0.0.1:$CLOSED_PORT/acme/app:1\"|" \
+    "$WORK/pod-nginx.json" >"$WORK/pod-signed-elsewhere.json"
+
+  ps_start "$WORK" "$WORK/policies.yml"
+  export PS_PID PS_PORT PS_READY_PORT PS_LOG PS_READY_SECONDS
+  echo "# policy-server ready after $PS_READY_SECONDS s" >&3
+}
+
+teardown_file() {
+  if [ -n "${WORK:-}" ]; then
+    . "$BATS_TEST_DIRNAME/../benches/policy-server/server.sh"
+    ps_stop "$WORK"
+  fi
+}
+
+setup() {
+  [ -z "$SKIP_REASON" ] || skip "$SKIP_REASON"
+  cd "$BATS_TEST_DIRNAME/.."
+  . benches/policy-server/server.sh
+}
+
+# `post POLICY FIXTURE`: one AdmissionReview; $output holds lines
+# "status 200", "request-uid …", "uid …", "allowed …", "message …",
+# "patchType …", "patch <decoded JSON>", "warning …", "body <raw>".
+post() {
+  run ps_load post --port "$PS_PORT" --policy "$1" --review "$2"
+  echo "$output"
+}
+
+field() {
+  printf '%s\n' "$output" | sed -n "s/^$1 //p" | head -n 1
+}
+
+# The answer is for this request: HTTP 200, an AdmissionReview v1, same uid.
+answered() {
+  [ "$status" -eq 0 ]
+  [ "$(field status)" = 200 ]
+  [ "$(field apiVersion)" = admission.k8s.io/v1 ]
+  [ "$(field kind)" = AdmissionReview ]
+  [ -n "$(field request-uid)" ]
+  [ "$(field uid)" = "$(field request-uid)" ]
+}
+
+@test "policy-server: a Deployment with a Docker Hub init container is denied, naming the field" {
+  post validate e2e-tests/fixtures/deployment-create-review.json
+  answered
+  [ "$(field uid)" = 1299d386-525b-4032-98ae-1949f69f9cfc ]
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == 'spec.template.spec.initContainers[0].image "busybox": registry "docker.io" is not allowed (registries.allow: registry.corp.example, *.corp.example, quay.io) and tag "latest" (implicit: the image names neither tag nor digest) is rejected (tags.reject: "latest")' ]]
+  [ -z "$(field patchType)" ]
+}
+
+@test "policy-server: an allowed Pod is admitted unchanged" {
+  post validate "$WORK/pod-allowed.json"
+  answered
+  [ "$(field allowed)" = true ]
+  [ -z "$(field message)" ]
+  [ -z "$(field patchType)" ]
+  [ -z "$(field patch)" ]
+}
+
+@test "policy-server: kubectl debug (pods/ephemeralcontainers UPDATE) is denied" {
+  post validate e2e-tests/fixtures/pod-ephemeralcontainers-request.json
+  answered
+  [ "$(field uid)" = b1f6a2e0-0000-4000-8000-000000000001 ]
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == 'spec.ephemeralContainers[0].image "busybox:1.36": registry "docker.io" is not allowed'* ]]
+}
+
+@test "policy-server: mirrors answer with a JSONPatch that moves the image to the mirror" {
+  post mirror e2e-tests/fixtures/deployment-create-review.json
+  answered
+  [ "$(field allowed)" = true ]
+  [ "$(field patchType)" = JSONPatch ]
+  [ "$(field patch)" = '[{"op":"replace","path":"/spec/template/spec/initContainers/0/image","value":"registry.corp.example/dockerhub/library/busybox"}]' ]
+  [ -z "$(field message)" ]
+}
+
+@test "policy-server: mirrors leave an object with nothing to move without a patch" {
+  post mirror "$WORK/pod-allowed.json"
+  answered
+  [ "$(field allowed)" = true ]
+  [ -z "$(field patchType)" ]
+}
+
+@test "policy-server: allowedToMutate false rejects a request the policy would rewrite" {
+  post mirror-not-allowed-to-mutate e2e-tests/fixtures/deployment-create-review.json
+  answered
+  [ "$(field allowed)" = false ]
+  [ "$(field message)" = 'Request rejected by policy mirror-not-allowed-to-mutate. The policy attempted to mutate the request, but it is currently configured to not allow mutations.' ]
+  [ -z "$(field patchType)" ]
+  # What needs no rewrite is still admitted.
+  post mirror-not-allowed-to-mutate "$WORK/pod-allowed.json"
+  answered
+  [ "$(field allowed)" = true ]
+}
+
+@test "policy-server: digests.pin attempt, registry unreachable: admitted, mirrored, with a warning" {
+  post pin-attempt "$WORK/pod-nginx.json"
+  answered
+  [ "$(field allowed)" = true ]
+  [ "$(field patchType)" = JSONPatch ]
+  [ "$(field patch)" = "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"127.0.0.1:$CLOSED_PORT/dockerhub/library/nginx:1.25\"}]" ]
+  [[ "$(field warning)" == "spec.containers[0].image \"nginx:1.25\" (mirrored to \"127.0.0.1:$CLOSED_PORT/dockerhub/library/nginx:1.25\") was not pinned (digests.pin: attempt): the digest of \"127.0.0.1:$CLOSED_PORT/dockerhub/library/nginx:1.25\": "* ]]
+}
+
+@test "policy-server: digests.pin required, registry unreachable: denied with the host's error" {
+  post pin-required "$WORK/pod-nginx.json"
+  answered
+  [ "$(field allowed)" = false ]
+  [ -z "$(field patchType)" ]
+  [[ "$(field message)" == "spec.containers[0].image \"nginx:1.25\" (mirrored to \"127.0.0.1:$CLOSED_PORT/dockerhub/library/nginx:1.25\"): its digest could not be looked up (digests.pin: required): \"127.0.0.1:$CLOSED_PORT/dockerhub/library/nginx:1.25\": "* ]]
+}
+
+@test "policy-server: an unknown policy name is a 404" {
+  post no-such-policy e2e-tests/fixtures/deployment-create-review.json
+  [ "$status" -eq 0 ]
+  [ "$(field status)" = 404 ]
+  [[ "$(field body)" == *'unknown policy: no-such-policy'* ]]
+}
+
+@test "policy-server load: 400 requests from 4 clients each to registry-guard and accept-all, all answered correctly" {
+  run ps_load load --port "$PS_PORT" --request benches/fixtures/deployment-3-containers.json \
+    --policy accept-all --policy bench-5-rules=accept-all --rounds 2 --count 200 --clients 4 --max-seconds 120
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'every request answered correctly: 800 of 800, none lost'* ]]
+}
+
+@test "policy-server load: denials and patches stay correct and identical under concurrency" {
+  run ps_load load --port "$PS_PORT" --request e2e-tests/fixtures/deployment-create-review.json \
+    --policy validate --expect denied --count 400 --clients 4 --max-seconds 120
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'every request answered correctly: 400 of 400, none lost'* ]]
+  run ps_load load --port "$PS_PORT" --request e2e-tests/fixtures/deployment-create-review.json \
+    --policy mirror --expect allowed --count 400 --clients 4 --max-seconds 120
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'every request answered correctly: 400 of 400, none lost'* ]]
+}
+
+@test "policy-server: invalid settings make it refuse to start, naming the setting" {
+  mkdir -p "$BATS_TEST_TMPDIR/refused"
+  cat >"$BATS_TEST_TMPDIR/refused/policies.yml" <<EOF
+registry-guard:
+  module: file://$PWD/annotated-policy.wasm
+  allowedToMutate: false
+  settings:
+    registries: {allowed: [quay.io]}
+EOF
+  run ps_refuses "$BATS_TEST_TMPDIR/refused" "$BATS_TEST_TMPDIR/refused/policies.yml"
+  cat "$BATS_TEST_TMPDIR/refused/refused.log"
+  [ "$status" -ne 0 ]
+  [ "$status" -ne 124 ] # 124: it served instead, and timeout stopped it
+  grep -qF 'Policy settings are invalid: unknown setting "registries.allowed"; expected one of: allow, reject' \
+    "$BATS_TEST_TMPDIR/refused/refused.log"
+}
+
+@test "policy-server: a policy.wasm without kwctl annotate is refused" {
+  [ -f policy.wasm ] || skip "policy.wasm is not built"
+  mkdir -p "$BATS_TEST_TMPDIR/refused"
+  cat >"$BATS_TEST_TMPDIR/refused/policies.yml" <<EOF
+registry-guard:
+  module: file://$PWD/policy.wasm
+  allowedToMutate: false
+  settings: {}
+EOF
+  run ps_refuses "$BATS_TEST_TMPDIR/refused" "$BATS_TEST_TMPDIR/refused/policies.yml"
+  cat "$BATS_TEST_TMPDIR/refused/refused.log"
+  [ "$status" -ne 0 ]
+  [ "$status" -ne 124 ]
+  grep -qF 'Policy is missing protocol version, which is required for KubewardenWapc execution mode' \
+    "$BATS_TEST_TMPDIR/refused/refused.log"
+}
+
+@test "policy-server: signatures the verifier cannot check deny the image, with the verifier's reason" {
+  post signatures "$WORK/pod-signed-elsewhere.json"
+  answered
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[0].image \"127.0.0.1:$CLOSED_PORT/acme/app:1\": the signatures of \"127.0.0.1:$CLOSED_PORT/acme/app:1\" were not verified by signatures[0] (pubKeys: key …IpGTb2a/CCbw): "* ]]
+  # The verifier's own words, without policy-evaluator's wrapping.
+  [[ "$(field message)" != *"Callback evaluation failure"* ]]
+  [ -z "$(field patchType)" ]
+  # An image no rule names is not verified, and is admitted.
+  post signatures "$WORK/pod-allowed.json"
+  answered
+  [ "$(field allowed)" = true ]
+}
