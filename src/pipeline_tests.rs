@@ -403,3 +403,16 @@ fn a_unicode_escape_with_a_sign_is_not_json_and_is_rejected() {
         );
     }
 }
+
+#[test]
+fn a_number_past_f64_is_not_json_to_the_hosts_and_is_rejected() {
+    // Found by fuzzing (`make fuzz`, validate): serde_json, and so every
+    // Kubewarden host, refuses it as "number out of range".
+    let payload = br#"{"request": {"open": "CREATE", "x": 44444441615E0001000000000000000000000}, "y": 1}"#;
+    let response = respond(payload);
+    assert!(!response.accepted);
+    assert_eq!(
+        response.message.unwrap(),
+        "registry-guard cannot read the admission request: invalid JSON at byte 36: a number is out of range"
+    );
+}

@@ -298,7 +298,11 @@ impl<'a> Parser<'a> {
                 return Err(self.error("invalid number"));
             }
         }
-        Ok(&self.bytes[start..self.pos])
+        let number = &self.bytes[start..self.pos];
+        if beyond_f64(number) {
+            return Err(JsonError { what: "a number is out of range", at: start });
+        }
+        Ok(number)
     }
 
     /// A string starting at the opening quote; checks escapes and control
@@ -524,6 +528,57 @@ pub fn entry<'v, 'a>(entries: &'v [(Cow<'a, str>, Document<'a>)], key: &str) -> 
     entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
+/// A number (valid JSON) whose magnitude is past `f64::MAX`, which
+/// serde_json (and so every Kubewarden host) refuses as "number out of
+/// range": reading what the hosts refuse is where differential bugs start
+/// (found by fuzzing: `44444441615E0001000000000000000000000`). Decided on
+/// the digits, without float parsing: the decimal exponent of the first
+/// significant digit above 308 is out of range, and at 308 the numbers
+/// near `f64::MAX` (below). A number that underflows is 0, as for serde.
+fn beyond_f64(number: &[u8]) -> bool {
+    // Numbers without an exponent and of 15 digits or fewer: the common case.
+    if number.len() <= 15 && !number.iter().any(|b| matches!(b, b'e' | b'E')) {
+        return false;
+    }
+    let number = number.strip_prefix(b"-").unwrap_or(number);
+    let (mantissa, exponent) = match number.iter().position(|b| matches!(b, b'e' | b'E')) {
+        Some(at) => (&number[..at], &number[at + 1..]),
+        None => (number, &b""[..]),
+    };
+    let (integer, fraction) = match mantissa.iter().position(|b| *b == b'.') {
+        Some(at) => (&mantissa[..at], &mantissa[at + 1..]),
+        None => (mantissa, &b""[..]),
+    };
+    // The exponent, saturating: its digits may be many.
+    let (negative, exponent_digits) = match exponent.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, exponent),
+    };
+    let magnitude = exponent_digits.iter().fold(0i64, |e, d| e.saturating_mul(10).saturating_add(i64::from(d - b'0')));
+    let exponent = if negative { -magnitude } else { magnitude };
+    // The significant digits, and the decimal exponent of the first one.
+    let digits: Vec<u8> = integer.iter().chain(fraction).copied().collect();
+    let Some(first) = digits.iter().position(|d| *d != b'0') else {
+        return false;
+    };
+    let place = integer.len() as i64 - 1 - first as i64;
+    let decimal_exponent = place.saturating_add(exponent);
+    match decimal_exponent.cmp(&308) {
+        std::cmp::Ordering::Less => false,
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Equal => {
+            // f64::MAX is 1.7976931348623157e308. serde_json multiplies in
+            // f64, so where it gives up wobbles in the last digits
+            // (1.79769313486231575e308 passes, 1.7976931348623157081e308
+            // does not): refuse from 1.7976931348623e308 up, so that nothing
+            // serde refuses is read here. No Kubernetes object holds such a
+            // number.
+            digits[first..] >= b"17976931348623"[..]
+        }
+    }
+}
+
 /// The value of exactly four hex digits (`\uXXXX`), nothing else: not
 /// `from_str_radix`, which also takes a leading `+` (`\u+eca` is not JSON).
 fn hex_digits(digits: &[u8]) -> Option<u32> {
@@ -657,6 +712,21 @@ mod tests {
             "[-]",
             "[0x1]",
             "[1.2.3]",
+            // Found by fuzzing: numbers past f64's range, which serde refuses.
+            "[44444441615E0001000000000000000000000]",
+            "[1e400]",
+            "[-1e400]",
+            "[1e-400]",
+            "[1E308]",
+            "[1.7976931348623158e308]",
+            "[1.7976931348623157081e308]",
+            "[1.8e308]",
+            "[1.797693134862e308]",
+            "[0e999999999999999999999]",
+            "[0.0000000000000000000001e330]",
+            "[0.00000000000000000000001e330]",
+            "[123456789012345678901234567890]",
+            "[1e-99999999999999999999999]",
             // Found by fuzzing: `from_str_radix` read `\u+eca` as U+0ECA.
             r#"["\u+eca"]"#,
             r#"{"a\u+eca": 1}"#,
@@ -669,6 +739,19 @@ mod tests {
             let theirs = serde_json::from_str::<serde_json::Value>(input).is_ok();
             assert_eq!(ours, theirs, "{input:?}");
         }
+    }
+
+    #[test]
+    fn numbers_past_f64_are_refused_as_serde_refuses_them() {
+        let long_max = format!("[17976931348623157{}]", "0".repeat(292));
+        let long_small = format!("[1{}]", "0".repeat(300));
+        let tiny = format!("[0.{}1]", "0".repeat(400));
+        for input in [long_max.as_str(), long_small.as_str(), tiny.as_str()] {
+            let ours = parse_all(input.as_bytes()).is_ok();
+            let theirs = serde_json::from_str::<serde_json::Value>(input).is_ok();
+            assert_eq!(ours, theirs, "{input}");
+        }
+        assert_eq!(parse_all(b"[1e400]").unwrap_err(), JsonError { what: "a number is out of range", at: 1 });
     }
 
     #[test]
