@@ -116,7 +116,12 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
         }
     };
     let item = Subject { found, written, image, mirrored };
-    let signers: Vec<&SignatureRule<'_>> = policy.signatures.iter().filter(|rule| rule.applies_to(&source)).collect();
+    let mut signers: Vec<&SignatureRule<'_>> = Vec::new();
+    for rule in &policy.signatures {
+        if rule.applies_to(&source) {
+            signers.push(rule);
+        }
+    }
 
     let unpinned = item.image.digest.is_none();
     let pin_verified = !signers.is_empty() && (policy.pin_verified || policy.pin != Pin::Never);

@@ -23,13 +23,15 @@ pub const OPERATION: &str = "v2/verify";
 /// verified at, or why not. A `certificates` rule with several certificates
 /// asks once for each (the host takes one at a time); they must agree.
 pub fn verify(host: &mut HostCall<'_>, reference: &str, rule: &SignatureRule<'_>) -> Result<String, String> {
-    let requests: Vec<Vec<u8>> = match &rule.signers {
-        Signers::Certificates { certificates, chain, require_rekor_bundle } => certificates
-            .iter()
-            .map(|certificate| request(reference, rule, Some((certificate, chain, *require_rekor_bundle))))
-            .collect(),
-        _ => vec![request(reference, rule, None)],
-    };
+    let mut requests = Vec::with_capacity(1);
+    match &rule.signers {
+        Signers::Certificates { certificates, chain, require_rekor_bundle } => {
+            for certificate in certificates {
+                requests.push(request(reference, rule, Some((certificate, chain, *require_rekor_bundle))));
+            }
+        }
+        _ => requests.push(request(reference, rule, None)),
+    }
     let mut verified: Option<String> = None;
     for request in requests {
         let digest = digest_of_answer(&host(OPERATION, &request)?)?;

@@ -83,8 +83,15 @@ fn pem_tail(pem: &str) -> String {
     let pem = pem.trim();
     let body = pem.strip_prefix("-----BEGIN").and_then(|rest| rest.split_once("-----")).map_or(pem, |(_, body)| body);
     let body = body.split_once("-----END").map_or(body, |(body, _)| body).as_bytes();
-    let mut tail: Vec<u8> =
-        body.iter().rev().copied().filter(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/').take(12).collect();
+    let mut tail = Vec::with_capacity(12);
+    for &b in body.iter().rev() {
+        if tail.len() == 12 {
+            break;
+        }
+        if b.is_ascii_alphanumeric() || b == b'+' || b == b'/' {
+            tail.push(b);
+        }
+    }
     tail.reverse();
     format!("…{}", String::from_utf8_lossy(&tail))
 }
@@ -92,11 +99,17 @@ fn pem_tail(pem: &str) -> String {
 /// `a, b … and N more` for messages.
 fn some<T>(items: &[T], show: impl Fn(&T) -> String) -> String {
     const SHOWN: usize = 3;
-    let mut out: Vec<String> = items.iter().take(SHOWN).map(show).collect();
-    if items.len() > SHOWN {
-        out.push(format!("… and {} more", items.len() - SHOWN));
+    let mut out = String::new();
+    for (i, item) in items.iter().take(SHOWN).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&show(item));
     }
-    out.join(", ")
+    if items.len() > SHOWN {
+        out.push_str(&format!(", … and {} more", items.len() - SHOWN));
+    }
+    out
 }
 
 impl fmt::Display for SignatureRule<'_> {

@@ -259,7 +259,12 @@ fn check_pem(pem: &str, label: &str) -> Result<(), String> {
     let Some(inner) = text.strip_prefix(begin.as_str()).and_then(|rest| rest.strip_suffix(end.as_str())) else {
         return Err(format!("it must start with {begin:?} and end with {end:?}"));
     };
-    let body: Vec<u8> = inner.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let mut body = Vec::with_capacity(inner.len());
+    for b in inner.bytes() {
+        if !b.is_ascii_whitespace() {
+            body.push(b);
+        }
+    }
     let padding = body.iter().rev().take_while(|b| **b == b'=').count();
     let base64 = body[..body.len() - padding].iter().all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/');
     if body.is_empty() || !base64 || padding > 2 || !body.len().is_multiple_of(4) {
