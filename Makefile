@@ -62,7 +62,7 @@ ACCEPT_ALL := $(TARGET_DIR)/accept-all-policy.wasm
 
 bench: policy.wasm runner baseline accept-all
 	$(RUNNER) bench --baseline $(BASELINE) --accept-all $(ACCEPT_ALL)
-	ACCEPT_ALL_WASM=$(ACCEPT_ALL) bash benches/policy-server/run.sh
+	ACCEPT_ALL_WASM=$(ACCEPT_ALL) BASELINE_WASM=$(BASELINE) bash benches/policy-server/run.sh
 
 # Built like policy.wasm (cargo's release profile, then wasm-opt), so that
 # the comparison is like for like.
