@@ -3,8 +3,9 @@
 //!   reference (and the same normalized image);
 //! - the verdict never depends on container order or on unrelated fields;
 //! - an image rejected in a Pod is rejected at every depth it can hide;
-//! - an allow list of every host but X never admits an image on X, and a
-//!   reject list of X always rejects it, whatever the spelling;
+//! - an allow list of every host but X never admits an image on X, a
+//!   reject list of X always rejects it, and a signature rule for X's
+//!   images always applies to it, whatever the spelling;
 //! - mutation (mirrors and pinning) changes nothing but image strings, and
 //!   mutating a mutated object changes nothing more.
 
@@ -15,6 +16,7 @@ use crate::references::image::Image;
 use crate::references::reference;
 
 const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+const KEY: &str = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----";
 
 fn host() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -194,6 +196,21 @@ proptest! {
             let object = json!({"spec": pod_spec(std::slice::from_ref(&image), false)});
             prop_assert!(!verdict(&allow_others, &object).0, "{} admitted by {}", image, allow_others);
             prop_assert!(!verdict(&reject_x, &object).0, "{} not rejected by {}", image, reject_x);
+            // A signature rule for X's images applies to every spelling,
+            // and asks the host about the normalized image.
+            let signed = json!({"signatures": [{"image": format!("{x}/{path}"), "pubKeys": [KEY]}]});
+            let payload = json!({"request": {"operation": "CREATE", "object": object}, "settings": signed});
+            let mut asked = Vec::new();
+            let mut host = |_: &str, question: &[u8]| {
+                asked.push(serde_json::from_slice::<Value>(question).unwrap()["image"].as_str().unwrap().to_string());
+                Err("no signatures found".to_string())
+            };
+            let raw = crate::validate_on(payload.to_string().as_bytes(), &mut host).unwrap();
+            let response: Value = serde_json::from_slice(&raw).unwrap();
+            prop_assert_eq!(&response["accepted"], &json!(false), "{} escaped its signature rule", image);
+            let canonical = if which == 0 { "docker.io" } else { x };
+            let expected = if which == 0 && !path.contains('/') { format!("{canonical}/library/{path}:1") } else { format!("{canonical}/{path}:1") };
+            prop_assert_eq!(asked, vec![expected]);
         }
     }
 
