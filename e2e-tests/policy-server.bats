@@ -94,38 +94,31 @@ accept-all:
 $(ps_yaml_settings benches/fixtures/settings-5-rules.json 4)
 EOF
 
-  cat >"$WORK/pod-allowed.json" <<'EOF'
+  # `pod_review UID NAME USER CONTAINERS`: a Pod CREATE AdmissionReview, as
+  # an API server sends it.
+  pod_review() {
+    cat <<EOF
 {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-  "uid": "0c3e8a52-7d1b-4f0a-9e6c-2b5d4a1f8e07",
+  "uid": "$1",
   "kind": {"group": "", "version": "v1", "kind": "Pod"},
   "resource": {"group": "", "version": "v1", "resource": "pods"},
   "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
   "requestResource": {"group": "", "version": "v1", "resource": "pods"},
-  "name": "etcd", "namespace": "prod", "operation": "CREATE",
-  "userInfo": {"username": "kubernetes-admin", "uid": "3c0c0f7e-2b0a-4c9e-9a61-7d4f0e5b8a21",
-               "groups": ["system:masters", "system:authenticated"]},
-  "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "etcd", "namespace": "prod"},
-    "spec": {"containers": [
-      {"name": "etcd", "image": "quay.io/coreos/etcd:v3.5.9"},
-      {"name": "api", "image": "registry.corp.example/team/api:1.4.2"}]}},
+  "name": "$2", "namespace": "prod", "operation": "CREATE",
+  "userInfo": $3,
+  "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "$2", "namespace": "prod"},
+    "spec": {"containers": $4}},
   "oldObject": null, "dryRun": false,
   "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}}}
 EOF
-  cat >"$WORK/pod-nginx.json" <<'EOF'
-{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-  "uid": "6f1d2c3b-4a5e-4d6f-8a7b-9c0d1e2f3a4b",
-  "kind": {"group": "", "version": "v1", "kind": "Pod"},
-  "resource": {"group": "", "version": "v1", "resource": "pods"},
-  "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
-  "requestResource": {"group": "", "version": "v1", "resource": "pods"},
-  "name": "web", "namespace": "prod", "operation": "CREATE",
-  "userInfo": {"username": "alice", "uid": "8d1e5b0c-6f3a-4d2e-b7c9-0a1f2e3d4c5b",
-               "groups": ["system:authenticated"]},
-  "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "prod"},
-    "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}},
-  "oldObject": null, "dryRun": false,
-  "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}}}
-EOF
+  }
+  pod_review 0c3e8a52-7d1b-4f0a-9e6c-2b5d4a1f8e07 etcd \
+    '{"username": "kubernetes-admin", "uid": "3c0c0f7e-2b0a-4c9e-9a61-7d4f0e5b8a21", "groups": ["system:masters", "system:authenticated"]}' \
+    '[{"name": "etcd", "image": "quay.io/coreos/etcd:v3.5.9"}, {"name": "api", "image": "registry.corp.example/team/api:1.4.2"}]' \
+    >"$WORK/pod-allowed.json"
+  pod_review 6f1d2c3b-4a5e-4d6f-8a7b-9c0d1e2f3a4b web \
+    '{"username": "alice", "uid": "8d1e5b0c-6f3a-4d2e-b7c9-0a1f2e3d4c5b", "groups": ["system:authenticated"]}' \
+    '[{"name": "web", "image": "nginx:1.25"}]' >"$WORK/pod-nginx.json"
 
   # An image whose signatures live on that closed port: verification fails
   # at once, in the server's real Sigstore verifier.

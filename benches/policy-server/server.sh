@@ -71,29 +71,36 @@ ps_start() {
 }
 
 ps_stop() {
-  local work=${1:-} pid=${PS_PID:-}
+  # Safe under `set -e` (run.sh's EXIT trap): no command here may fail.
+  local work=${1:-} pid=${PS_PID:-} i
   if [ -z "$pid" ] && [ -n "$work" ] && [ -f "$work/ps.env" ]; then
-    pid=$(sed -n 's/^PS_PID=//p' "$work/ps.env")
+    pid=$(sed -n 's/^PS_PID=//p' "$work/ps.env" || true)
   fi
-  [ -n "$pid" ] || return 0
+  if [ -z "$pid" ]; then
+    return 0
+  fi
   # Only the server this file started (a stale pid may have been reused).
-  if [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != policy-server ]; then
+  if [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null || true)" != policy-server ]; then
     pid=
   fi
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null
-    local i
+    kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
+      if ! kill -0 "$pid" 2>/dev/null; then break; fi
       # A child of this shell stays a zombie until reaped.
-      [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+      if [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)" = Z ]; then break; fi
       sleep 0.1
     done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
   fi
-  [ -n "$pid" ] && wait "$pid" 2>/dev/null
+  if [ -n "$pid" ]; then
+    # Reaps it when it is this shell's child; its status (143) is no error.
+    wait "$pid" 2>/dev/null || true
+  fi
   PS_PID=
-  [ -n "$work" ] && [ -f "$work/ps.env" ] && sed -i '/^PS_PID=/d' "$work/ps.env"
+  if [ -n "$work" ] && [ -f "$work/ps.env" ]; then
+    sed -i '/^PS_PID=/d' "$work/ps.env" || true
+  fi
   return 0
 }
 
