@@ -148,7 +148,7 @@ fn split_glob_pattern(pattern: &str) -> Result<(HostPattern<'_>, String), String
             // only; a reject rule meant as "all of Docker Hub" would then let
             // most of it through. Make the author say which.
             return Err(format!(
-                "{pattern:?} is ambiguous: a one-component Docker Hub name is an official image, so it would mean \"docker.io/library/{rest}\"; write that, or \"docker.io/*/*\" for every Docker Hub repository"
+                "{pattern:?} is ambiguous: a one-component Docker Hub name is an official image, so it would mean \"docker.io/library/{rest}\"; write that, \"docker.io/*/*\" for every Docker Hub repository, or \"*:*/*\" for every image of every registry"
             ));
         }
         format!("library/{rest}")
@@ -294,7 +294,8 @@ mod tests {
         assert!(err("https://quay.io/*").contains("without a scheme"));
         assert!(err("https://quay.io/app").contains("without a scheme"));
         assert!(err("*").contains("is ambiguous"), "{}", err("*"));
-        assert!(err("docker.io/*").contains("write that, or \"docker.io/*/*\""));
+        assert!(err("docker.io/*").contains("write that, \"docker.io/*/*\" for every Docker Hub repository"));
+        assert!(err("*").ends_with("or \"*:*/*\" for every image of every registry"), "{}", err("*"));
         assert!(err("nginx@sha256:xyz").contains("not a valid image reference"));
         assert!(err("quay.io:99999/*").contains("1-65535"));
     }

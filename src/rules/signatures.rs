@@ -181,6 +181,21 @@ mod tests {
     }
 
     #[test]
+    fn every_image_of_every_registry_is_written_with_a_registry_wildcard() {
+        // verify-image-signatures' `*`; here `*` alone is refused as ambiguous.
+        let every = SignatureRule::new(0, "*:*/*", Signers::PubKeys(vec![KEY]), vec![]).unwrap();
+        for image in [
+            "nginx",
+            "ghcr.io/acme/app:1",
+            "localhost:5000/x@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            "[::1]/a/b/c",
+        ] {
+            assert!(every.applies_to(&Image::parse(image).unwrap()), "{image}");
+        }
+        assert!(SignatureRule::new(0, "*", Signers::PubKeys(vec![KEY]), vec![]).is_err());
+    }
+
+    #[test]
     fn an_invalid_image_pattern_is_refused() {
         assert!(SignatureRule::new(0, "Ghcr.io/ACME", Signers::PubKeys(vec![KEY]), vec![]).is_err());
     }

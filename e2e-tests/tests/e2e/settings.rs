@@ -92,7 +92,7 @@ fn each_kind_of_settings_error_names_its_setting() {
         ),
         (
             json!({"images": {"reject": ["docker.io/*"]}}),
-            "images.reject[0]: \"docker.io/*\" is ambiguous: a one-component Docker Hub name is an official image, so it would mean \"docker.io/library/*\"; write that, or \"docker.io/*/*\" for every Docker Hub repository",
+            "images.reject[0]: \"docker.io/*\" is ambiguous: a one-component Docker Hub name is an official image, so it would mean \"docker.io/library/*\"; write that, \"docker.io/*/*\" for every Docker Hub repository, or \"*:*/*\" for every image of every registry",
         ),
         (
             json!({"images": {"allow": ["reg.corp:99999/*"]}}),
