@@ -31,6 +31,12 @@ setup_file() {
   CLOSED_PORT=$(ps_load free-ports 1)
 
   local policy="file://$PWD/annotated-policy.wasm"
+  # The same mirror settings, once allowed to mutate and once not.
+  local mirror_settings='    registries:
+      allow: [registry.corp.example, quay.io]
+    mirrors:
+      - from: docker.io
+        to: registry.corp.example/dockerhub'
   cat >"$WORK/policies.yml" <<EOF
 validate:
   module: $policy
@@ -41,20 +47,12 @@ mirror:
   module: $policy
   allowedToMutate: true
   settings:
-    registries:
-      allow: [registry.corp.example, quay.io]
-    mirrors:
-      - from: docker.io
-        to: registry.corp.example/dockerhub
+$mirror_settings
 mirror-not-allowed-to-mutate:
   module: $policy
   allowedToMutate: false
   settings:
-    registries:
-      allow: [registry.corp.example, quay.io]
-    mirrors:
-      - from: docker.io
-        to: registry.corp.example/dockerhub
+$mirror_settings
 pin-attempt:
   module: $policy
   allowedToMutate: true

@@ -34,11 +34,6 @@ use crate::rules::mirror::Mirrored;
 use crate::rules::signatures::SignatureRule;
 use crate::rules::{self, Pin, Policy, Reason};
 
-/// Asks for the digest an image reference points to now: a fake registry
-/// in tests and fuzzing (see `host::manifest_digest::answering`). `Err` is
-/// the registry's error.
-pub type Lookup<'l> = dyn FnMut(&str) -> Result<String, String> + 'l;
-
 /// What the policy makes of one found image.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -64,14 +59,25 @@ fn strings(reasons: &[Reason]) -> Vec<String> {
 struct Subject<'a, 'f> {
     found: &'a Found<'f>,
     written: &'a str,
-    image: Image<'a>,
-    /// The mirrored image, written out, when a mirror moved it.
-    mirrored: Option<String>,
+    /// The image as written, normalized: what signature rules match.
+    source: Image<'a>,
+    /// Where a mirror moved it, and that image written out.
+    moved: Option<(Image<'a>, String)>,
 }
 
-impl Subject<'_, '_> {
+impl<'a> Subject<'a, '_> {
+    /// The image the rules see: mirrored when a mirror moved it.
+    fn image(&self) -> &Image<'a> {
+        self.moved.as_ref().map_or(&self.source, |(image, _)| image)
+    }
+
+    /// What to write in place of the image when nothing else changes it.
+    fn mirrored(&self) -> Option<String> {
+        self.moved.as_ref().map(|(_, written)| written.clone())
+    }
+
     fn note(&self) -> Option<String> {
-        self.mirrored.as_ref().map(|m| format!("mirrored to {:?}", shorten(m)))
+        self.moved.as_ref().map(|(_, m)| format!("mirrored to {:?}", shorten(m)))
     }
 
     fn refused(&self, note: Option<String>, reasons: &[Reason]) -> Outcome {
@@ -80,16 +86,16 @@ impl Subject<'_, '_> {
 
     /// The image pinned to `digest`, checked by the rules again.
     fn pin(&self, policy: &Policy<'_>, digest: &str) -> Outcome {
-        let tag = self.image.tag_for_rules();
-        let pinned = Image { tag, digest: Some(digest), ..self.image.clone() };
+        let image = self.image();
+        let pinned = Image { tag: image.tag_for_rules(), digest: Some(digest), ..image.clone() };
         let reasons = rules::decide(policy, &pinned);
         if !reasons.is_empty() {
             return self.refused(Some(format!("pinned to {:?}", shorten(&pinned.written()))), &reasons);
         }
-        let rewrite = if self.mirrored.is_some() {
+        let rewrite = if self.moved.is_some() {
             pinned.written()
         } else {
-            let tag = if self.image.tag.is_none() { format!(":{IMPLICIT_TAG}") } else { String::new() };
+            let tag = if image.tag.is_none() { format!(":{IMPLICIT_TAG}") } else { String::new() };
             format!("{}{tag}@{digest}", self.written)
         };
         Outcome { rewrite: Some(rewrite), ..Outcome::default() }
@@ -105,43 +111,45 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
         Ok(image) => image,
         Err(e) => return Outcome::refused(found, Some(written), None, vec![e.to_string()]),
     };
-    let (image, mirrored) = match policy.mirrors.apply(&source) {
-        Mirrored::Unchanged => (source.clone(), None),
+    let moved = match policy.mirrors.apply(&source) {
+        Mirrored::Unchanged => None,
         Mirrored::Moved(moved) => {
             let text = moved.written();
-            (moved, Some(text))
+            Some((moved, text))
         }
         Mirrored::Refused(why) => {
             return Outcome::refused(found, Some(written), None, strings(&[Reason::MirrorRefused(why)]));
         }
     };
-    let item = Subject { found, written, image, mirrored };
+    let item = Subject { found, written, source, moved };
     let mut signers: Vec<&SignatureRule<'_>> = Vec::new();
     for rule in &policy.signatures {
-        if rule.applies_to(&source) {
+        if rule.applies_to(&item.source) {
             signers.push(rule);
         }
     }
 
-    let unpinned = item.image.digest.is_none();
-    let pin_verified = !signers.is_empty() && (policy.pin_verified || policy.pin != Pin::Never);
-    let may_pin = unpinned && (pin_verified || (signers.is_empty() && policy.pin != Pin::Never));
-    let mut reasons = rules::decide(policy, &item.image);
-    if may_pin {
+    // Pinned to a digest: the verified one when signature rules apply
+    // (modifyImagesWithDigest or digests.pin), else the one looked up
+    // (digests.pin); never an image that names a digest already.
+    let pins =
+        item.image().digest.is_none() && (policy.pin != Pin::Never || (policy.pin_verified && !signers.is_empty()));
+    let mut reasons = rules::decide(policy, item.image());
+    if pins {
         reasons.retain(|r| *r != Reason::DigestRequired);
     }
     if !reasons.is_empty() {
         return item.refused(item.note(), &reasons);
     }
     if !signers.is_empty() {
-        return verified(policy, &item, &source, &signers, host);
+        return verified(policy, &item, &signers, pins, host);
     }
-    if !may_pin {
-        return Outcome { rewrite: item.mirrored, ..Outcome::default() };
+    if !pins {
+        return Outcome { rewrite: item.mirrored(), ..Outcome::default() };
     }
 
     // `registry/path:tag`, the implicit tag written out: what the host resolves.
-    let query = item.image.to_string();
+    let query = item.image().to_string();
     match manifest_digest::lookup(host, &query) {
         Ok(digest) => item.pin(policy, &digest),
         Err(error) => {
@@ -156,26 +164,27 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
                 outcome.warning = Some(warning);
                 return outcome;
             }
-            Outcome { rewrite: item.mirrored, warning: Some(warning), ..Outcome::default() }
+            Outcome { rewrite: item.mirrored(), warning: Some(warning), ..Outcome::default() }
         }
     }
 }
 
-/// Step 4: every signature rule that applies must verify `source` (the
-/// image as written, normalized), all at one digest; then the image is
-/// pinned to that digest when the settings say so.
+/// Step 4: every signature rule that applies must verify the image as
+/// written (normalized), all at one digest; then the image is pinned to that
+/// digest when `pins`.
 fn verified(
     policy: &Policy<'_>,
     item: &Subject<'_, '_>,
-    source: &Image<'_>,
     signers: &[&SignatureRule<'_>],
+    pins: bool,
     host: &mut HostCall<'_>,
 ) -> Outcome {
     // At the digest when the image names one (what the runtime pulls), else
-    // at its tag.
+    // at its tag (`:latest` written out).
+    let source = &item.source;
     let reference = match source.digest {
         Some(digest) => format!("{}/{}@{digest}", source.registry, source.path),
-        None => Image { tag: source.tag_for_rules(), ..source.clone() }.to_string(),
+        None => source.to_string(),
     };
     let mut failures = Vec::new();
     let mut digest: Option<String> = None;
@@ -201,14 +210,14 @@ fn verified(
     if !failures.is_empty() {
         return item.refused(item.note(), &failures);
     }
-    let digest = digest.unwrap_or_default();
-    if item.image.digest.is_none() && (policy.pin_verified || policy.pin != Pin::Never) {
-        return item.pin(policy, &digest);
+    match digest {
+        Some(digest) if pins => return item.pin(policy, &digest),
+        _ => {}
     }
-    if policy.require_digest && item.image.digest.is_none() {
+    if policy.require_digest && item.image().digest.is_none() {
         return item.refused(item.note(), &[Reason::DigestRequired]);
     }
-    Outcome { rewrite: item.mirrored.clone(), ..Outcome::default() }
+    Outcome { rewrite: item.mirrored(), ..Outcome::default() }
 }
 
 #[cfg(test)]

@@ -29,8 +29,9 @@ pub mod settings;
 
 use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
 
-use crate::evaluate::{Lookup, Outcome, evaluate};
+use crate::evaluate::{Outcome, evaluate};
 use crate::host::HostCall;
+use crate::host::manifest_digest::Lookup;
 
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {

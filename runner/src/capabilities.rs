@@ -144,47 +144,34 @@ impl Host {
         if capability == "kubewarden/tracing/log" {
             return Ok(Vec::new());
         }
-        let (request, result): (String, Result<String, String>) = if capability == MANIFEST_DIGEST {
-            match serde_json::from_slice::<String>(payload) {
+        let asked = || String::from_utf8_lossy(payload).into_owned();
+        // What was asked, what the capability's handler answered, and whether
+        // the call reached a handler (whose errors policy-evaluator prefixes).
+        let (request, result, handled) = match capability.as_str() {
+            MANIFEST_DIGEST => match serde_json::from_slice::<String>(payload) {
                 Ok(image) => {
                     let result = self.manifest_digest(&image);
-                    let answer = match &result {
-                        Ok(payload) => Answer::Payload(payload.clone()),
-                        Err(e) => Answer::Error(e.clone()),
-                    };
-                    self.record(HostCall { capability, request: image, answer });
-                    return result.map(String::into_bytes).map_err(|e| format!("{CALLBACK_FAILURE}{e}"));
+                    (image, result, true)
                 }
-                Err(e) => (
-                    String::from_utf8_lossy(payload).into_owned(),
-                    Err(format!("the request is not an image as a JSON string: {e}")),
-                ),
-            }
-        } else if capability == VERIFY {
-            let request = String::from_utf8_lossy(payload).into_owned();
-            let result = match (&self.sigstore, Request::parse(payload)) {
-                (_, Err(e)) => Err(e),
-                (None, Ok(asked)) => {
-                    Err(format!("cannot verify {:?}: no --sigstore file was given to the runner", asked.image()))
-                }
-                (Some(sigstore), Ok(asked)) => sigstore.verify(&asked),
-            };
-            let answer = match &result {
-                Ok(payload) => Answer::Payload(payload.clone()),
-                Err(e) => Answer::Error(e.clone()),
-            };
-            self.record(HostCall { capability, request, answer });
-            return result.map(String::into_bytes).map_err(|e| format!("{CALLBACK_FAILURE}{e}"));
-        } else {
-            let error = format!("host capability {capability} is not available in this runner");
-            (String::from_utf8_lossy(payload).into_owned(), Err(error))
+                Err(e) => (asked(), Err(format!("the request is not an image as a JSON string: {e}")), false),
+            },
+            VERIFY => (asked(), self.verify(payload), true),
+            _ => (asked(), Err(format!("host capability {capability} is not available in this runner")), false),
         };
         let answer = match &result {
             Ok(payload) => Answer::Payload(payload.clone()),
             Err(e) => Answer::Error(e.clone()),
         };
         self.record(HostCall { capability, request, answer });
-        result.map(String::into_bytes)
+        result.map(String::into_bytes).map_err(|e| if handled { format!("{CALLBACK_FAILURE}{e}") } else { e })
+    }
+
+    fn verify(&self, payload: &[u8]) -> Result<String, String> {
+        let asked = Request::parse(payload)?;
+        match &self.sigstore {
+            Some(sigstore) => sigstore.verify(&asked),
+            None => Err(format!("cannot verify {:?}: no --sigstore file was given to the runner", asked.image())),
+        }
     }
 
     fn record(&self, call: HostCall) {

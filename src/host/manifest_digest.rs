@@ -44,12 +44,12 @@ pub fn checked_digest(digest: &str) -> Result<String, String> {
     }
 }
 
-/// A `HostCall` that answers manifest digests with `digest_of` (an image →
-/// its digest, or an error) and refuses every other capability: for tests
-/// and fuzzing that fake a registry.
-pub fn answering<'l>(
-    digest_of: &'l mut dyn FnMut(&str) -> Result<String, String>,
-) -> impl FnMut(&str, &[u8]) -> Result<Vec<u8>, String> + 'l {
+/// A fake registry: an image → its digest now, or the registry's error.
+pub type Lookup<'l> = dyn FnMut(&str) -> Result<String, String> + 'l;
+
+/// A `HostCall` that answers manifest digests with `digest_of` and refuses
+/// every other capability: for tests and fuzzing that fake a registry.
+pub fn answering<'l>(digest_of: &'l mut Lookup<'_>) -> impl FnMut(&str, &[u8]) -> Result<Vec<u8>, String> + 'l {
     move |operation, payload| {
         if operation != OPERATION {
             return Err(format!("host capability kubewarden/oci/{operation} is not available here"));

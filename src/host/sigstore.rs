@@ -77,7 +77,7 @@ fn request(reference: &str, rule: &SignatureRule<'_>, certificate: Option<Certif
     match &rule.signers {
         Signers::PubKeys(keys) => {
             out.extend_from_slice(br#","pub_keys":"#);
-            write_strings(&mut out, keys);
+            write_list(&mut out, keys, |out, key| write_string(out, key));
         }
         Signers::Keyless(identities) => {
             out.extend_from_slice(br#","keyless":"#);
@@ -105,14 +105,7 @@ fn request(reference: &str, rule: &SignatureRule<'_>, certificate: Option<Certif
             if chain.is_empty() {
                 out.extend_from_slice(b"null");
             } else {
-                out.push(b'[');
-                for (i, pem) in chain.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_bytes(&mut out, pem.as_bytes());
-                }
-                out.push(b']');
+                write_list(&mut out, chain, |out, pem| write_bytes(out, pem.as_bytes()));
             }
             out.extend_from_slice(br#","require_rekor_bundle":"#);
             out.extend_from_slice(if require_rekor_bundle { b"true" } else { b"false" });
@@ -137,23 +130,21 @@ fn request(reference: &str, rule: &SignatureRule<'_>, certificate: Option<Certif
     out
 }
 
-fn write_strings(out: &mut Vec<u8>, items: &[&str]) {
+/// `[item,item,…]`, each written by `write`.
+fn write_list<T>(out: &mut Vec<u8>, items: &[T], write: impl Fn(&mut Vec<u8>, &T)) {
     out.push(b'[');
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_string(out, item);
+        write(out, item);
     }
     out.push(b']');
 }
 
+/// `[{"issuer":…,"<subject>":…},…]`.
 fn write_identities(out: &mut Vec<u8>, identities: &[Identity<'_>], subject: &str) {
-    out.push(b'[');
-    for (i, identity) in identities.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_list(out, identities, |out, identity| {
         out.extend_from_slice(br#"{"issuer":"#);
         write_string(out, identity.issuer);
         out.push(b',');
@@ -161,16 +152,12 @@ fn write_identities(out: &mut Vec<u8>, identities: &[Identity<'_>], subject: &st
         out.push(b':');
         write_string(out, identity.subject);
         out.push(b'}');
-    }
-    out.push(b']');
+    });
 }
 
+/// Bytes as the SDK serializes `Vec<u8>`: a list of decimal numbers.
 fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    out.push(b'[');
-    for (i, byte) in bytes.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_list(out, bytes, |out, byte| {
         let (hundreds, tens, ones) = (byte / 100, byte / 10 % 10, byte % 10);
         if hundreds > 0 {
             out.push(b'0' + hundreds);
@@ -179,8 +166,7 @@ fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
             out.push(b'0' + tens);
         }
         out.push(b'0' + ones);
-    }
-    out.push(b']');
+    });
 }
 
 #[cfg(test)]
