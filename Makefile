@@ -44,13 +44,16 @@ runner:
 # Build everything and check the example manifests: some are allowed, some
 # denied (exit status 1 means "something denied", which is the point here).
 # Then the mutation example: mirrors and pinning, with digests answered by a
-# fake registry; and the signatures example, verified by a fake Sigstore.
+# fake registry; the signatures example, verified by a fake Sigstore; and
+# images outside containers (Tekton, Argo, KubeVirt, OpenShift, Crossplane,
+# Kubewarden, and a custom resource through imageFields).
 run: policy.wasm runner
 	$(RUNNER) check --settings examples/settings.yaml examples/manifests; test $$? -le 1
 	$(RUNNER) check --settings examples/mutation/settings.yaml --digests examples/mutation/digests.yaml \
 		--show-mutation examples/mutation/manifests; test $$? -le 1
 	$(RUNNER) check --settings examples/signatures/settings.yaml --sigstore examples/signatures/sigstore.yaml \
 		--show-mutation examples/signatures/manifests; test $$? -le 1
+	$(RUNNER) check --settings examples/everywhere/settings.yaml examples/everywhere/manifests; test $$? -le 1
 
 # Timings and memory of policy.wasm against accept-all (benches/accept-all)
 # and a baseline policy that parses the whole request into a JSON tree

@@ -179,3 +179,22 @@ setup() {
   [ "$status" -eq 2 ]
   [[ "$output" == *'s.yaml: "ghcr.io/a:1": give a digest (and signatures), or an error alone'* ]]
 }
+
+@test "check: whole upstream example folders deny every image outside the allowed registries" {
+  settings="$BATS_TEST_TMPDIR/ecr.yaml"
+  printf 'registries:\n  allow: [public.ecr.aws]\n' > "$settings"
+  run "$RG" check --settings "$settings" "$BATS_TEST_DIRNAME/fixtures/upstream"
+  [ "$status" -eq 1 ]
+  # Every image of expected.tsv outside public.ecr.aws is named in a denial.
+  missing=0
+  while IFS=$'\t' read -r file doc field value kind; do
+    [ "$kind" = image ] || continue
+    case "$value" in public.ecr.aws/*) continue ;; esac
+    grep -qF -- "$field \"" <<< "$output" || { echo "not denied: $file#$doc $field $value"; missing=$((missing + 1)); }
+  done < <(cat "$BATS_TEST_DIRNAME"/fixtures/upstream/*/expected.tsv)
+  [ "$missing" -eq 0 ]
+  [[ "$output" == *'deny PipelineRun '* ]]
+  [[ "$output" == *'deny ImageStream '*'spec.tags['* ]]
+  [[ "$output" == *'warning: '*'is a Tekton parameter or result reference'* ]]
+  [[ "$output" == *'ok   ClusterAdmissionPolicy psp-policy-from-https'* ]]
+}

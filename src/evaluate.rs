@@ -107,6 +107,15 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
         Err(problem) => return Outcome::refused(found, None, None, vec![problem.clone()]),
         Ok(written) => written.as_ref(),
     };
+    // A parameter is replaced by its controller before the Pod is made;
+    // the image is checked then, when the Pod rule is installed.
+    if let Some(what) = found.unchecked {
+        let shown = subject(&found.field, Some(written), None);
+        let warning = format!(
+            "{shown} is {what}, not an image: it is not checked here; registry-guard checks the image when the Pod that runs it is created"
+        );
+        return Outcome { warning: Some(warning), ..Outcome::default() };
+    }
     let source = match Image::parse(written) {
         Ok(image) => image,
         Err(e) => return Outcome::refused(found, Some(written), None, vec![e.to_string()]),
@@ -250,7 +259,7 @@ mod tests {
                 _ => Err("manifest unknown".to_string()),
             }
         };
-        let found = Found { field: "spec.containers[0].image".into(), image: Ok(Cow::Borrowed(image)), span: 0..0 };
+        let found = Found::new("spec.containers[0].image".into(), Ok(Cow::Borrowed(image)), 0..0);
         let outcome = evaluate(policy, &found, &mut crate::host::manifest_digest::answering(&mut lookup));
         (outcome, asked)
     }

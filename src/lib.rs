@@ -72,6 +72,12 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
         Ok(policy) => policy,
         Err(e) => return reject(format!("registry-guard settings are invalid: {e}")),
     };
+    let mut found = payload.found;
+    if let Err(e) =
+        find_custom_fields(bytes, &policy, payload.object.clone(), &payload.api_version, &payload.kind, &mut found)
+    {
+        return reject(format!("registry-guard cannot read the admission request: {e}"));
+    }
     // Each question is asked once per request, however often its image
     // appears; not across requests: a tag may move, and the host keeps its
     // own cache. A list, not a HashMap (whose code would cost more than the
@@ -89,11 +95,13 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
         }
     };
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
-    for found in &payload.found {
+    for found in &found {
         let Outcome { violation, rewrite, warning } = evaluate(&policy, found, &mut ask_once);
         violations.extend(violation);
         warnings.extend(warning);
         if let Some(rewrite) = rewrite {
+            // `docker://` and `registry://` stay in front of the image.
+            let rewrite = if found.scheme.is_empty() { rewrite } else { format!("{}{rewrite}", found.scheme) };
             edits.push((found.span.clone(), rewrite));
         }
     }
@@ -109,6 +117,27 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
         Some(answer) => answer,
         None => reject("registry-guard cannot rewrite an image outside request.object".into()),
     }
+}
+
+/// `imageFields`: the images at the paths the settings name for the
+/// object's kind, added to `found` (a second, targeted walk of the object:
+/// the settings come after it in the payload).
+fn find_custom_fields<'de>(
+    bytes: &'de [u8],
+    policy: &rules::Policy<'_>,
+    object: Option<std::ops::Range<usize>>,
+    api_version: &Option<std::borrow::Cow<'_, str>>,
+    kind: &Option<std::borrow::Cow<'_, str>>,
+    found: &mut Vec<request::discovery::Found<'de>>,
+) -> Result<(), String> {
+    let (Some(object), Some(kind)) = (object, kind.as_deref()) else { return Ok(()) };
+    let api_version = api_version.as_deref().unwrap_or_default();
+    let paths: Vec<_> =
+        policy.image_fields.iter().filter(|r| r.applies_to(api_version, kind)).flat_map(|r| &r.paths).collect();
+    if paths.is_empty() {
+        return Ok(());
+    }
+    request::custom_fields::find(bytes, object, &paths, found)
 }
 
 /// One host call of a request: the operation, the question, the answer.

@@ -254,7 +254,7 @@ fn invalid_settings_reject_every_request() {
     assert!(!ok);
     assert_eq!(
         message,
-        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest"
+        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields"
     );
 }
 
@@ -414,5 +414,106 @@ fn a_number_past_f64_is_not_json_to_the_hosts_and_is_rejected() {
     assert_eq!(
         response.message.unwrap(),
         "registry-guard cannot read the admission request: invalid JSON at byte 36: a number is out of range"
+    );
+}
+
+#[test]
+fn tekton_task_steps_are_checked_and_parameters_warned() {
+    let task = json!({"apiVersion": "tekton.dev/v1", "kind": "Task", "metadata": {"name": "t"}, "spec": {
+        "steps": [{"name": "a", "image": "public.ecr.aws/x/a:1"}, {"name": "b", "image": "$(params.builder)"}],
+        "sidecars": [{"name": "s", "image": "mirror.gcr.io/library/docker:dind"}]}});
+    let settings = json!({"registries": {"allow": ["public.ecr.aws"]}});
+    let (ok, message) = evaluate(settings.clone(), "CREATE", task.clone());
+    assert!(!ok);
+    assert_eq!(
+        message,
+        "spec.sidecars[0].image \"mirror.gcr.io/library/docker:dind\": registry \"mirror.gcr.io\" is not allowed (registries.allow: public.ecr.aws)"
+    );
+    let mut allowed_task = task;
+    allowed_task["spec"]["sidecars"] = json!([]);
+    let payload = json!({"request": {"uid": "1", "operation": "CREATE", "object": allowed_task}, "settings": settings});
+    let response = respond(payload.to_string().as_bytes());
+    assert!(response.accepted);
+    assert_eq!(
+        response.warnings.unwrap(),
+        [
+            "spec.steps[1].image \"$(params.builder)\" is a Tekton parameter or result reference, not an image: it is not checked here; registry-guard checks the image when the Pod that runs it is created"
+        ]
+    );
+}
+
+#[test]
+fn schemes_stay_when_images_are_rewritten() {
+    let data_volume = json!({"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume", "metadata": {"name": "d"},
+        "spec": {"source": {"registry": {"url": "docker://nginx:1.25"}}}});
+    let settings = json!({"mirrors": [{"from": "docker.io", "to": "mirror.corp/hub"}], "digests": {"pin": "required"}});
+    let (response, asked) = respond_with_registry(settings.clone(), "CREATE", &data_volume);
+    assert_eq!(asked, ["mirror.corp/hub/library/nginx:1.25"]);
+    assert_eq!(
+        response.mutated_object.unwrap()["spec"]["source"]["registry"]["url"],
+        format!("docker://mirror.corp/hub/library/nginx:1.25@{DIGEST}")
+    );
+    let policy = json!({"apiVersion": "policies.kubewarden.io/v1", "kind": "ClusterAdmissionPolicy", "metadata": {"name": "p"},
+        "spec": {"module": "registry://nginx:1.25"}});
+    let (response, _) = respond_with_registry(settings, "CREATE", &policy);
+    assert_eq!(
+        response.mutated_object.unwrap()["spec"]["module"],
+        format!("registry://mirror.corp/hub/library/nginx:1.25@{DIGEST}")
+    );
+}
+
+#[test]
+fn image_fields_find_custom_resource_images() {
+    let runner = json!({"apiVersion": "example.com/v1", "kind": "BatchRunner", "metadata": {"name": "r"},
+        "spec": {"runners": [{"image": "public.ecr.aws/a:1"}, {"image": "docker.io/evil:1"}], "cache": {"image": 7}}});
+    let fields = json!([{"apiGroup": "example.com", "kind": "BatchRunner", "paths": ["spec.runners[*].image", "spec.cache.image"]}]);
+    let (ok, message) = evaluate(json!({"registries": {"allow": ["public.ecr.aws"]}}), "CREATE", runner.clone());
+    assert!(ok, "without imageFields the kind holds no known image field: {message}");
+    let settings = json!({"registries": {"allow": ["public.ecr.aws"]}, "imageFields": fields});
+    let (ok, message) = evaluate(settings, "CREATE", runner.clone());
+    assert!(!ok);
+    assert_eq!(
+        message,
+        "spec.cache.image: expected an image reference (a string) at this imageFields path, found the number 7; spec.runners[1].image \"docker.io/evil:1\": registry \"docker.io\" is not allowed (registries.allow: public.ecr.aws)"
+    );
+    // Another group: the entry does not apply.
+    let mut other = runner;
+    other["apiVersion"] = json!("other.com/v1");
+    let settings = json!({"registries": {"allow": ["public.ecr.aws"]}, "imageFields": [{"apiGroup": "example.com", "kind": "BatchRunner", "paths": ["spec.runners[*].image"]}]});
+    assert!(evaluate(settings, "CREATE", other).0);
+}
+
+#[test]
+fn image_fields_naming_a_built_in_field_rewrite_it_once() {
+    // The same token found twice must be rewritten once (two edits would
+    // make the rewrite fail and the request be refused).
+    let settings = json!({"mirrors": [{"from": "docker.io", "to": "mirror.corp/hub"}],
+        "imageFields": [{"kind": "Pod", "paths": ["spec.containers[*].image", "spec.extra.image"]}]});
+    let mut object = pod(&["nginx:1.25"]);
+    object["spec"]["extra"] = json!({"image": "redis:7"});
+    let (response, _) = respond_with_registry(settings, "CREATE", &object);
+    let mutated = response.mutated_object.unwrap();
+    assert_eq!(mutated["spec"]["containers"][0]["image"], "mirror.corp/hub/library/nginx:1.25");
+    assert_eq!(mutated["spec"]["extra"]["image"], "mirror.corp/hub/library/redis:7");
+}
+
+#[test]
+fn image_fields_settings_errors_name_their_path() {
+    let raw = validate_settings(
+        json!({"imageFields": [
+            {"kind": "A", "paths": ["spec.x[0]"]},
+            {"apiGroup": 5, "paths": []},
+            {"kind": "B", "paths": "spec.image", "extra": 1},
+            "C"
+        ]})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    let verdict: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(verdict["valid"], false);
+    assert_eq!(
+        verdict["message"],
+        "imageFields[0].paths[0]: \"spec.x[0]\": expected [*] after \"x\", found \"[0]\" (only [*], every element of a list, is supported); imageFields[1].apiGroup: expected a string, found the number 5; imageFields[1]: kind is missing; imageFields[1].paths: is empty: name at least one path; unknown setting \"imageFields[2].extra\"; expected one of: apiGroup, kind, paths; imageFields[2].paths: expected a list of strings, found the string \"spec.image\" (write [\"spec.image\"]); imageFields[3]: expected a mapping, found the string \"C\""
     );
 }

@@ -2,26 +2,51 @@
 //! "settings": <settings>}`, in one streaming pass (`json.rs`), and finds
 //! every image the object would make a node pull. Nothing is built but the
 //! settings document (its strings borrowed from the payload), keys are
-//! compared as bytes, and everything that cannot
-//! hold an image (`oldObject`, the object's own `metadata`, other request
-//! fields) is checked and skipped.
+//! compared as bytes, and everything that cannot hold an image
+//! (`oldObject`, the object's own `metadata`, other request fields) is
+//! checked and skipped.
 //!
-//! Where images are, at any depth of `request.object` (so Pods, every
-//! workload kind, and custom resources embedding a pod template go through
-//! one path):
+//! Where images are, at any depth of `request.object`, in every kind (so
+//! Pods, every workload kind, and custom resources embedding a pod template
+//! go through one path):
 //! - `containers`, `initContainers`, `ephemeralContainers`: lists of
 //!   containers, each `image` a string;
 //! - `volumes`: each volume's `image.reference` (image volumes).
 //!
+//! And in the kinds `kinds.rs` recognizes by `apiVersion` group and `kind`
+//! (README, "Where images are found"):
+//! - Tekton: `steps[]`, `sidecars[]` and `stepTemplate` `image`, at any depth
+//!   (inline `taskSpec` and `pipelineSpec`); StepAction `spec.image`;
+//! - Argo Workflows: `container`, `script` and `sidecars[]` `image`, at any
+//!   depth; `podSpecPatch` that mentions `image` is a warning;
+//! - KubeVirt: `volumes[].containerDisk.image`, `kernelBoot.container.image`,
+//!   and CDI `source.registry.url` (`docker://…`, in VirtualMachine
+//!   `dataVolumeTemplates` too);
+//! - OpenShift: every `from` whose `kind` is `DockerImage` (its `name`);
+//!   `ImageStreamTag`/`ImageStreamImage`/`ImageStream` are names inside the
+//!   cluster and are skipped; ImageStream `spec.tags[i]` is named by the
+//!   tag (`spec.tags[latest].from.name`), as OpenShift writes it;
+//! - Crossplane: `spec.package` (a registry must be written: Crossplane
+//!   resolves a bare name against its own `--registry`, not Docker Hub);
+//! - Kubewarden: `spec.module` and group `spec.policies.<name>.module` when
+//!   `registry://` (https:// and file:// modules are not images), and
+//!   PolicyServer `spec.image`.
+//!
+//! `apiVersion` and `kind` may come after `spec`, so each of those places is
+//! noted while walking, tagged with its kinds, and findings of other kinds
+//! are dropped at the end (`Kinds`). In Tekton and Argo kinds a value with
+//! the engine's parameter syntax (`$(params.image)`, `{{inputs.parameters.image}}`)
+//! is not an image yet: it is reported as unchecked (a warning), not parsed.
+//!
 //! Fail closed on shapes that may hide an image: a container list that is not
 //! a list, a container that is not a mapping, an `image` or `reference` that
-//! is not a string, a volume `image` that is not a mapping: each is reported
-//! as a malformed finding, which the policy rejects, and the walk goes on
-//! below it. A missing, null or empty image has nothing to pull and is
-//! skipped (a Deployment may leave it to a controller; the Pod is checked
-//! when it is created). A `volumes` value that is not a list of mappings is
-//! walked like any other value: outside a pod spec the word means other
-//! things.
+//! is not a string, a volume `image` that is not a mapping, a `from` whose
+//! `kind` is missing or unknown: each is reported as a malformed finding,
+//! which the policy rejects, and the walk goes on below it. A missing, null
+//! or empty image has nothing to pull and is skipped (a Deployment may leave
+//! it to a controller; the Pod is checked when it is created). A `volumes`
+//! value that is not a list of mappings is walked like any other value:
+//! outside a pod spec the word means other things.
 //!
 //! The object's own `metadata` is ObjectMeta for every kind (the API server
 //! enforces it, custom resources included), so no image can be there: it is
@@ -35,18 +60,36 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::ops::Range;
 
+use crate::references::reference::looks_like_domain;
 use crate::request::json::{Document, Event, Parser, RawStr};
+use crate::request::kinds::Kinds;
 
 /// A place in the object that holds, or should hold, an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found<'de> {
     /// Field path from the object's root: `spec.initContainers[1].image`.
     pub field: String,
-    /// The image as written, or what is wrong with the value found there.
+    /// The image as written (without `scheme`), or what is wrong with the
+    /// value found there.
     pub image: Result<Cow<'de, str>, String>,
-    /// Where the image's string token (quotes included) stands in the
+    /// Where the value's string token (quotes included) stands in the
     /// payload, for rewriting it in place; empty for malformed findings.
     pub span: Range<usize>,
+    /// Written before the image in the value (`docker://`, `registry://`),
+    /// and kept when the image is rewritten.
+    pub scheme: &'static str,
+    /// Why the value cannot be checked now, when it is not an image yet
+    /// (a parameter its controller replaces): the policy warns.
+    pub unchecked: Option<&'static str>,
+    /// The kinds that have an image here.
+    kinds: Kinds,
+}
+
+impl<'de> Found<'de> {
+    /// An image (or a problem) at `field`, in every kind.
+    pub fn new(field: String, image: Result<Cow<'de, str>, String>, span: Range<usize>) -> Self {
+        Found { field, image, span, scheme: "", unchecked: None, kinds: Kinds::ANY }
+    }
 }
 
 /// What the policy needs from a validate payload.
@@ -63,8 +106,89 @@ pub struct Payload<'de> {
     pub settings: Option<Result<Document<'de>, String>>,
     /// Where `request.object` stands in the payload, when it is a mapping.
     pub object: Option<Range<usize>>,
+    /// The object's own `apiVersion` and `kind`.
+    pub api_version: Option<Cow<'de, str>>,
+    pub kind: Option<Cow<'de, str>>,
     /// Where `request.object` starts (set at its key).
     object_start: Option<usize>,
+}
+
+/// How an image is written in a string value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// The image reference itself.
+    Plain,
+    /// CDI's `docker://<image>`.
+    DockerUrl,
+    /// A Kubewarden module: `registry://<image>`; `https://` and `file://`
+    /// are downloads, not images.
+    Module,
+    /// A Crossplane package: an image whose registry must be written.
+    Package,
+    /// An Argo `podSpecPatch`: YAML or JSON that can set any image.
+    PodSpecPatch,
+}
+
+/// What a string value holds.
+enum Value<'de> {
+    Image(Cow<'de, str>, &'static str),
+    /// Nothing to pull.
+    Nothing,
+    Problem(String),
+    Unchecked(Cow<'de, str>, &'static str),
+}
+
+impl Form {
+    // Out of line, as the other rare paths of the walk: a smaller `walk`
+    // compiles faster in the host (a PolicyServer compiles the module at
+    // start) and keeps the hot loop tight.
+    #[inline(never)]
+    fn read(self, value: Cow<'_, str>) -> Value<'_> {
+        match self {
+            Form::Plain => Value::Image(value, ""),
+            Form::DockerUrl => match strip(&value, "docker://") {
+                Some(image) => Value::Image(image, "docker://"),
+                None => Value::Problem(format!(
+                    "expected a docker:// URL (CDI imports registry images from docker:// URLs), found {}",
+                    quoted(&value)
+                )),
+            },
+            Form::Module => match strip(&value, "registry://") {
+                Some(image) => Value::Image(image, "registry://"),
+                None if ["https://", "http://", "file://"].iter().any(|s| value.starts_with(s)) => Value::Nothing,
+                // Without a scheme it is read as an image: checked, not skipped.
+                None if !value.contains("://") => Value::Image(value, ""),
+                None => Value::Problem(format!(
+                    "expected a registry://, https:// or file:// module, found {}",
+                    quoted(&value)
+                )),
+            },
+            Form::Package => match value.split_once('/') {
+                Some((first, _)) if looks_like_domain(first) => Value::Image(value, ""),
+                _ => Value::Problem(format!(
+                    "{} names no registry: Crossplane resolves it against its --registry flag \
+                     (xpkg.crossplane.io since 1.20, xpkg.upbound.io before), not Docker Hub; write the registry",
+                    quoted(&value)
+                )),
+            },
+            Form::PodSpecPatch if value.contains("image") => {
+                Value::Unchecked(value, "an Argo podSpecPatch that sets an image")
+            }
+            Form::PodSpecPatch => Value::Nothing,
+        }
+    }
+}
+
+/// `value` without `prefix`, borrowed when it was.
+fn strip<'a>(value: &Cow<'a, str>, prefix: &str) -> Option<Cow<'a, str>> {
+    match value {
+        Cow::Borrowed(s) => s.strip_prefix(prefix).map(Cow::Borrowed),
+        Cow::Owned(s) => s.strip_prefix(prefix).map(|rest| Cow::Owned(rest.to_string())),
+    }
+}
+
+fn quoted(value: &str) -> String {
+    format!("{:?}", crate::response::shorten(value))
 }
 
 /// What a value is, given where it stands.
@@ -77,15 +201,38 @@ enum Role {
     Operation,
     /// `request.object`: a mapping or null.
     Object,
+    /// The object's `apiVersion` and `kind`.
+    ApiVersion,
+    Kind,
+    /// The object's own `spec`: where StepAction, Crossplane, Kubewarden and
+    /// ImageStream keep their images; otherwise walked as `Any`.
+    ObjectSpec,
     /// Any value inside the object: walked for image-holding keys.
     Any,
-    ContainerList,
-    Container,
+    /// A list of containers, and a container, in these kinds.
+    ContainerList(Kinds),
+    Container(Kinds),
     VolumeList,
     Volume,
     VolumeImage,
-    /// An image string (`containers[].image`, `volumes[].image.reference`).
-    Image,
+    /// KubeVirt `containerDisk` and `kernelBoot`.
+    ContainerDisk,
+    KernelBoot,
+    /// CDI `source` (walked as `Any`) and its `registry`.
+    Source,
+    CdiRegistry,
+    /// Kubewarden group `spec.policies`: policy name → policy.
+    PolicyMap,
+    PolicyEntry,
+    /// ImageStream `spec.tags`, one tag, and its name.
+    TagList,
+    Tag,
+    TagName,
+    /// An OpenShift object reference, `{kind, name}`, and its kind.
+    ObjectRef,
+    RefKind,
+    /// An image string, in these kinds, written in this form.
+    Image(Kinds, Form),
 }
 
 impl Role {
@@ -101,12 +248,52 @@ impl Role {
             key.raw
         };
         match (self, key) {
-            (Role::Container, b"image") => Role::Image,
+            (Role::Object, b"apiVersion") => Role::ApiVersion,
+            (Role::Object, b"kind") => Role::Kind,
+            (Role::Object, b"spec") => Role::ObjectSpec,
+            (Role::Container(kinds), b"image") => Role::Image(kinds, Form::Plain),
             (Role::Volume, b"image") => Role::VolumeImage,
-            (Role::VolumeImage, b"reference") => Role::Image,
-            (_, b"containers" | b"initContainers" | b"ephemeralContainers") => Role::ContainerList,
+            (Role::Volume, b"containerDisk") => Role::ContainerDisk,
+            (Role::VolumeImage, b"reference") => Role::Image(Kinds::ANY, Form::Plain),
+            (Role::ContainerDisk, b"image") => Role::Image(Kinds::KUBEVIRT, Form::Plain),
+            (Role::KernelBoot, b"container") => Role::Container(Kinds::KUBEVIRT),
+            (Role::Source, b"registry") => Role::CdiRegistry,
+            (Role::CdiRegistry, b"url") => Role::Image(Kinds::KUBEVIRT.or(Kinds::CDI), Form::DockerUrl),
+            (Role::ObjectSpec, b"image") => {
+                Role::Image(Kinds::TEKTON_STEP_ACTION.or(Kinds::KUBEWARDEN_SERVER), Form::Plain)
+            }
+            (Role::ObjectSpec, b"package") => Role::Image(Kinds::CROSSPLANE, Form::Package),
+            (Role::ObjectSpec, b"module") => Role::Image(Kinds::KUBEWARDEN_POLICY, Form::Module),
+            (Role::ObjectSpec, b"policies") => Role::PolicyMap,
+            (Role::ObjectSpec, b"tags") => Role::TagList,
+            // Keys of the policy map are policy names, whatever they spell.
+            (Role::PolicyMap, _) => Role::PolicyEntry,
+            (Role::PolicyEntry, b"module") => Role::Image(Kinds::KUBEWARDEN_GROUP, Form::Module),
+            (Role::Tag, b"name") => Role::TagName,
+            (Role::ObjectRef, b"kind") => Role::RefKind,
+            (Role::ObjectRef, b"name") => Role::Image(Kinds::OPENSHIFT, Form::Plain),
+            (_, b"containers" | b"initContainers" | b"ephemeralContainers") => Role::ContainerList(Kinds::ANY),
             (_, b"volumes") => Role::VolumeList,
+            (_, b"steps") => Role::ContainerList(Kinds::TEKTON),
+            (_, b"sidecars") => Role::ContainerList(Kinds::TEKTON.or(Kinds::ARGO)),
+            (_, b"stepTemplate") => Role::Container(Kinds::TEKTON),
+            (_, b"container" | b"script") => Role::Container(Kinds::ARGO),
+            (_, b"podSpecPatch") => Role::Image(Kinds::ARGO, Form::PodSpecPatch),
+            (_, b"kernelBoot") => Role::KernelBoot,
+            (_, b"source") => Role::Source,
+            (_, b"from") => Role::ObjectRef,
             _ => Role::Any,
+        }
+    }
+
+    /// The kinds a malformed value in this role matters to.
+    fn kinds(self) -> Kinds {
+        match self {
+            Role::ContainerList(kinds) | Role::Container(kinds) | Role::Image(kinds, _) => kinds,
+            Role::ContainerDisk => Kinds::KUBEVIRT,
+            Role::CdiRegistry => Kinds::KUBEVIRT.or(Kinds::CDI),
+            Role::ObjectRef | Role::RefKind => Kinds::OPENSHIFT,
+            _ => Kinds::ANY,
         }
     }
 
@@ -115,24 +302,43 @@ impl Role {
     /// image belongs, `Ok(None)` where any value may stand.
     fn wrong_type(self, found: &str) -> Result<Option<String>, String> {
         let expected = match self {
-            Role::Any | Role::VolumeList | Role::Volume => return Ok(None),
+            _ if self.takes_any_value() => return Ok(None),
             Role::Payload => {
                 return Err(format!("the payload must be a mapping with request and settings, found {found}"));
             }
             Role::Request => return Err(format!("request: expected an AdmissionRequest (a mapping), found {found}")),
             Role::Operation => return Err(format!("request.operation: expected a string, found {found}")),
             Role::Object => return Err(format!("request.object: expected a mapping or null, found {found}")),
-            Role::ContainerList => "a list of containers",
-            Role::Container => "a container (a mapping)",
+            Role::ApiVersion => return Err(format!("request.object.apiVersion: expected a string, found {found}")),
+            Role::Kind => return Err(format!("request.object.kind: expected a string, found {found}")),
+            Role::ContainerList(_) => "a list of containers",
+            Role::Container(_) => "a container (a mapping)",
             Role::VolumeImage => "an image volume source (a mapping with a reference)",
-            Role::Image => "an image reference (a string)",
+            Role::ContainerDisk => "a containerDisk (a mapping with an image)",
+            Role::CdiRegistry => "a registry source (a mapping with a url)",
+            Role::ObjectRef => "an object reference (a mapping with kind and name)",
+            Role::RefKind => "a kind (a string)",
+            _ => "an image reference (a string)",
         };
         Ok(Some(format!("expected {expected}, found {found}")))
     }
 
     /// Any value may stand here (a wrong type is no problem).
     fn takes_any_value(self) -> bool {
-        matches!(self, Role::Any | Role::VolumeList | Role::Volume)
+        matches!(
+            self,
+            Role::Any
+                | Role::ObjectSpec
+                | Role::VolumeList
+                | Role::Volume
+                | Role::KernelBoot
+                | Role::Source
+                | Role::PolicyMap
+                | Role::PolicyEntry
+                | Role::TagList
+                | Role::Tag
+                | Role::TagName
+        )
     }
 
     /// Values of this role are part of the object (they have a field path).
@@ -157,6 +363,21 @@ enum Segment<'de> {
     Index(usize),
 }
 
+/// An open OpenShift object reference: its `kind`, and the finding of its
+/// `name`, decided when the mapping ends (either may come first).
+#[derive(Default)]
+struct OpenRef<'de> {
+    kind: Option<Cow<'de, str>>,
+    name: Option<usize>,
+}
+
+/// An open ImageStream tag: its name, and its first finding (the findings
+/// below it are renamed `tags[name]` when it ends).
+struct OpenTag<'de> {
+    name: Option<Cow<'de, str>>,
+    first: usize,
+}
+
 /// `n` in decimal, without the formatting machinery (field paths are built
 /// for every image of every request).
 fn push_decimal(out: &mut String, n: usize) {
@@ -166,27 +387,34 @@ fn push_decimal(out: &mut String, n: usize) {
     out.push(char::from(b'0' + (n % 10) as u8));
 }
 
+/// Appends a key to a field path: `.key`, or `["odd.key"]`.
+pub(crate) fn push_key(out: &mut String, key: &str) {
+    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        if !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(key);
+    } else {
+        let _ = write!(out, "[{key:?}]");
+    }
+}
+
+/// Appends a list index to a field path: `[3]`.
+pub(crate) fn push_index(out: &mut String, i: usize) {
+    out.push('[');
+    push_decimal(out, i);
+    out.push(']');
+}
+
 /// Reads a payload.
 pub fn read(bytes: &[u8]) -> Result<Payload<'_>, String> {
-    Walker {
-        parser: Parser::new(bytes),
-        bytes,
-        // Room for a Deployment's depth, so that the stacks do not regrow
-        // on every request.
-        frames: Vec::with_capacity(24),
-        path: Vec::with_capacity(24),
-        payload: Payload::default(),
-    }
-    .run()
+    Walker::new(bytes).run(Role::Payload)
 }
 
 /// Walks the object of an admission request alone (for tests).
 #[cfg(test)]
 fn read_object(bytes: &[u8]) -> Result<Vec<Found<'_>>, String> {
-    let mut walker =
-        Walker { parser: Parser::new(bytes), bytes, frames: Vec::new(), path: Vec::new(), payload: Payload::default() };
-    walker.walk(Role::Object, false)?;
-    Ok(walker.payload.found)
+    Walker::new(bytes).run(Role::Object).map(|payload| payload.found)
 }
 
 struct Walker<'de> {
@@ -194,12 +422,41 @@ struct Walker<'de> {
     bytes: &'de [u8],
     frames: Vec<Frame>,
     path: Vec<Segment<'de>>,
+    refs: Vec<OpenRef<'de>>,
+    tags: Vec<OpenTag<'de>>,
     payload: Payload<'de>,
 }
 
 impl<'de> Walker<'de> {
-    fn run(mut self) -> Result<Payload<'de>, String> {
-        self.walk(Role::Payload, false)?;
+    fn new(bytes: &'de [u8]) -> Self {
+        Walker {
+            parser: Parser::new(bytes),
+            bytes,
+            // Room for a Deployment's depth, so that the stacks do not regrow
+            // on every request.
+            frames: Vec::with_capacity(24),
+            path: Vec::with_capacity(24),
+            refs: Vec::new(),
+            tags: Vec::new(),
+            payload: Payload::default(),
+        }
+    }
+
+    fn run(mut self, role: Role) -> Result<Payload<'de>, String> {
+        self.walk(role, false)?;
+        // The object's kind is known now: keep what its kind pulls.
+        let kinds = Kinds::of(
+            self.payload.api_version.as_deref().unwrap_or_default(),
+            self.payload.kind.as_deref().unwrap_or_default(),
+        );
+        self.payload.found.retain(|f| f.kinds == Kinds::ANY || f.kinds.meets(kinds));
+        if let Some((marker, what)) = kinds.parameter_syntax() {
+            for found in &mut self.payload.found {
+                if found.image.as_ref().is_ok_and(|image| image.contains(marker)) {
+                    found.unchecked = Some(what);
+                }
+            }
+        }
         Ok(self.payload)
     }
 
@@ -209,32 +466,23 @@ impl<'de> Walker<'de> {
         let mut out = String::with_capacity(64);
         for segment in &self.path {
             match segment {
-                Segment::Index(i) => {
-                    out.push('[');
-                    push_decimal(&mut out, *i);
-                    out.push(']');
-                }
-                Segment::Key(key) => {
-                    let key = key.decode().unwrap_or(Cow::Borrowed("?"));
-                    if !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-                        if !out.is_empty() {
-                            out.push('.');
-                        }
-                        out.push_str(&key);
-                    } else {
-                        let _ = write!(out, "[{key:?}]");
-                    }
-                }
+                Segment::Index(i) => push_index(&mut out, *i),
+                Segment::Key(key) => push_key(&mut out, &key.decode().unwrap_or(Cow::Borrowed("?"))),
             }
         }
         out
     }
 
-    fn malformed(&mut self, problem: Option<String>) {
+    #[inline(never)]
+    fn malformed(&mut self, role: Role, problem: Option<String>) {
         if let Some(problem) = problem {
             let field = self.field();
-            self.payload.found.push(Found { field, image: Err(problem), span: 0..0 });
+            self.push(Found { kinds: role.kinds(), ..Found::new(field, Err(problem), 0..0) });
         }
+    }
+
+    fn push(&mut self, found: Found<'de>) {
+        self.payload.found.push(found);
     }
 
     /// Walks one whole value, starting in `role`, to the end of input.
@@ -261,29 +509,38 @@ impl<'de> Walker<'de> {
                 }
                 Event::ObjectStart => {
                     let children = match role {
-                        // Always an error for the operation.
-                        Role::Operation => {
+                        Role::ContainerList(_) | Role::Image(..) | Role::RefKind => {
+                            let problem = role.wrong_type("a mapping")?;
+                            self.malformed(role, problem);
+                            Role::Any
+                        }
+                        // Always an error.
+                        Role::Operation | Role::ApiVersion | Role::Kind => {
                             role.wrong_type("a mapping")?;
                             Role::Any
                         }
-                        Role::ContainerList | Role::Image => {
-                            let problem = role.wrong_type("a mapping")?;
-                            self.malformed(problem);
-                            Role::Any
+                        Role::VolumeList | Role::TagList | Role::TagName => Role::Any,
+                        Role::ObjectRef => {
+                            self.refs.push(OpenRef::default());
+                            role
                         }
-                        Role::VolumeList => Role::Any,
+                        Role::Tag => {
+                            self.tags.push(OpenTag { name: None, first: self.payload.found.len() });
+                            role
+                        }
                         other => other,
                     };
                     self.frames.push(Frame { children, is_object: true, index: 0, has_segment: segment });
                 }
                 Event::ArrayStart => {
                     let children = match role {
-                        Role::ContainerList => Role::Container,
+                        Role::ContainerList(kinds) => Role::Container(kinds),
                         Role::VolumeList => Role::Volume,
-                        Role::Any | Role::Volume => Role::Any,
+                        Role::TagList => Role::Tag,
+                        _ if role.takes_any_value() => Role::Any,
                         _ => {
                             let problem = role.wrong_type("a list")?;
-                            self.malformed(problem);
+                            self.malformed(role, problem);
                             Role::Any
                         }
                     };
@@ -291,11 +548,16 @@ impl<'de> Walker<'de> {
                 }
                 Event::ObjectEnd | Event::ArrayEnd => {
                     let frame = self.frames.pop().expect("the parser balances containers");
-                    // Only the object's own mapping reads its keys as Object.
-                    if frame.children == Role::Object
-                        && let Some(start) = self.payload.object_start
-                    {
-                        self.payload.object = Some(start..self.parser.position());
+                    match frame.children {
+                        // Only the object's own mapping reads its keys as Object.
+                        Role::Object => {
+                            if let Some(start) = self.payload.object_start {
+                                self.payload.object = Some(start..self.parser.position());
+                            }
+                        }
+                        Role::ObjectRef if frame.is_object => self.close_ref(),
+                        Role::Tag if frame.is_object => self.close_tag(),
+                        _ => {}
                     }
                     self.end_value(frame.has_segment);
                 }
@@ -308,20 +570,20 @@ impl<'de> Walker<'de> {
                 Event::Number(n) => {
                     if !role.takes_any_value() {
                         let problem = role.wrong_type(&format!("the number {}", crate::request::json::ascii(n)))?;
-                        self.malformed(problem);
+                        self.malformed(role, problem);
                     }
                     self.end_value(segment);
                 }
                 Event::Bool(b) => {
                     if !role.takes_any_value() {
                         let problem = role.wrong_type(&format!("the boolean {b}"))?;
-                        self.malformed(problem);
+                        self.malformed(role, problem);
                     }
                     self.end_value(segment);
                 }
                 Event::Null => {
                     // An error for the envelope; nothing to pull elsewhere.
-                    if matches!(role, Role::Payload | Role::Request) {
+                    if matches!(role, Role::Payload | Role::Request | Role::ApiVersion | Role::Kind) {
                         role.wrong_type("null")?;
                     }
                     self.end_value(segment);
@@ -377,7 +639,10 @@ impl<'de> Walker<'de> {
                 let role = parent.of_key(&key);
                 // A scalar where any value may stand holds no image: skipped
                 // here, with no path segment and no event.
-                if role.takes_any_value() && self.parser.skip_if_scalar().map_err(|e| e.to_string())? {
+                if role.takes_any_value()
+                    && role != Role::TagName
+                    && self.parser.skip_if_scalar().map_err(|e| e.to_string())?
+                {
                     return Ok((Role::Any, false));
                 }
                 self.path.push(Segment::Key(key));
@@ -392,31 +657,121 @@ impl<'de> Walker<'de> {
         Ok((Role::Any, false))
     }
 
+    #[inline(never)]
     fn string(&mut self, role: Role, s: RawStr<'de>) -> Result<(), String> {
         match role {
-            Role::Image => {
+            Role::Image(kinds, form) => {
                 let field = self.field();
-                // The token's quotes stand either side of its raw bytes, which
-                // are a slice of the payload.
-                let start = s.raw.as_ptr() as usize - self.bytes.as_ptr() as usize - 1;
-                let span = start..start + s.raw.len() + 2;
-                match s.decode() {
-                    Ok(image) if image.is_empty() => {}
-                    Ok(image) => self.payload.found.push(Found { field, image: Ok(image), span }),
-                    Err(e) => self.payload.found.push(Found { field, image: Err(e.to_string()), span: 0..0 }),
+                let found = match s.decode() {
+                    Ok(value) if value.is_empty() => None,
+                    Ok(value) => {
+                        // The token's quotes stand either side of its raw bytes,
+                        // which are a slice of the payload.
+                        let start = s.raw.as_ptr() as usize - self.bytes.as_ptr() as usize - 1;
+                        let span = start..start + s.raw.len() + 2;
+                        match form.read(value) {
+                            Value::Image(image, scheme) => Some(Found { scheme, ..Found::new(field, Ok(image), span) }),
+                            Value::Nothing => None,
+                            Value::Problem(problem) => Some(Found::new(field, Err(problem), 0..0)),
+                            Value::Unchecked(value, why) => {
+                                Some(Found { unchecked: Some(why), ..Found::new(field, Ok(value), span) })
+                            }
+                        }
+                    }
+                    Err(e) => Some(Found::new(field, Err(e.to_string()), 0..0)),
+                };
+                if let Some(found) = found {
+                    // An object reference's name waits for its kind.
+                    if kinds == Kinds::OPENSHIFT
+                        && let Some(open) = self.refs.last_mut()
+                    {
+                        open.name = Some(self.payload.found.len());
+                    }
+                    self.push(Found { kinds, ..found });
                 }
             }
             Role::Operation => {
                 self.payload.operation = Some(s.decode().map_err(|e| format!("request.operation: {e}"))?)
             }
+            Role::ApiVersion | Role::Kind => {
+                let value = s.decode().map_err(|e| format!("request.object: {e}"))?;
+                let (slot, name) = if role == Role::Kind {
+                    (&mut self.payload.kind, "kind")
+                } else {
+                    (&mut self.payload.api_version, "apiVersion")
+                };
+                // Which one a reader keeps differs (Go's keeps the last): refused.
+                if slot.replace(value).is_some() {
+                    return Err(format!("the object has two {name} fields"));
+                }
+            }
+            Role::RefKind => {
+                if let Some(open) = self.refs.last_mut() {
+                    open.kind = s.decode().ok();
+                }
+            }
+            Role::TagName => {
+                if let Some(open) = self.tags.last_mut() {
+                    open.name = s.decode().ok();
+                }
+            }
             _ if role.takes_any_value() => {}
             _ => {
-                let shown = s.decode().map(|d| format!("the string {:?}", crate::response::shorten(&d)));
+                let shown = s.decode().map(|d| format!("the string {}", quoted(&d)));
                 let problem = role.wrong_type(shown.as_deref().unwrap_or("a string"))?;
-                self.malformed(problem);
+                self.malformed(role, problem);
             }
         }
         Ok(())
+    }
+
+    /// An object reference ends: its name is an image when its kind is
+    /// `DockerImage`, a name inside the cluster for the image stream kinds,
+    /// and a problem otherwise (fail closed: an unknown kind may be pulled).
+    #[inline(never)]
+    fn close_ref(&mut self) {
+        let Some(open) = self.refs.pop() else { return };
+        let Some(name) = open.name else { return };
+        match open.kind.as_deref() {
+            Some("DockerImage") => {}
+            Some("ImageStreamTag" | "ImageStreamImage" | "ImageStream") => {
+                if name < self.payload.found.len() {
+                    self.payload.found.remove(name);
+                }
+            }
+            other => {
+                let shown = other.map_or("none".to_string(), |k| format!("{:?}", crate::response::shorten(k)));
+                let Some(found) = self.payload.found.get_mut(name) else { return };
+                // `….from.name` → `….from.kind`: the kind is what is wrong.
+                if let Some(base) = found.field.strip_suffix("name") {
+                    found.field = format!("{base}kind");
+                }
+                found.image = Err(format!(
+                    "expected DockerImage, ImageStreamTag or ImageStreamImage, found {shown}; \
+                     registry-guard cannot tell what is pulled"
+                ));
+                found.span = 0..0;
+            }
+        }
+    }
+
+    /// An ImageStream tag ends: its findings are renamed from `tags[i]` to
+    /// `tags[name]`, as OpenShift names them.
+    #[inline(never)]
+    fn close_tag(&mut self) {
+        let Some(open) = self.tags.pop() else { return };
+        let Some(name) = open.name else { return };
+        if open.first == self.payload.found.len() {
+            return;
+        }
+        let old = self.field();
+        let Some(cut) = old.rfind('[') else { return };
+        let new = format!("{}[{name}]", &old[..cut]);
+        for found in &mut self.payload.found[open.first..] {
+            if let Some(rest) = found.field.strip_prefix(old.as_str()) {
+                found.field = format!("{new}{rest}");
+            }
+        }
     }
 }
 
@@ -617,5 +972,253 @@ mod tests {
         let payload = read(text).unwrap();
         assert!(payload.has_request);
         assert_eq!(payload.found.len(), 1);
+    }
+    /// Findings as (field, image or problem, unchecked) for an object.
+    fn found(text: &str) -> Vec<(String, Result<String, String>)> {
+        walk_text(text)
+    }
+
+    fn unchecked(text: &str) -> Vec<(String, Option<&'static str>)> {
+        read_object(text.as_bytes()).unwrap().into_iter().map(|f| (f.field, f.unchecked)).collect()
+    }
+
+    #[test]
+    fn tekton_steps_sidecars_templates_and_inline_specs() {
+        // spec before apiVersion and kind: the kind is known only at the end.
+        let pipeline_run = r#"{"spec": {"pipelineSpec": {"tasks": [{"name": "build", "taskSpec": {
+                "stepTemplate": {"image": "gcr.io/base:1"},
+                "steps": [{"name": "a", "image": "ghcr.io/a:1"}, {"name": "b", "ref": {"name": "git-clone"}}],
+                "sidecars": [{"name": "s", "image": "mirror.gcr.io/docker:dind"}]}}],
+            "finally": [{"name": "f", "taskSpec": {"steps": [{"image": "alpine"}]}}]}},
+            "apiVersion": "tekton.dev/v1", "kind": "PipelineRun"}"#;
+        assert_eq!(
+            found(pipeline_run),
+            [
+                ok("spec.pipelineSpec.tasks[0].taskSpec.stepTemplate.image", "gcr.io/base:1"),
+                ok("spec.pipelineSpec.tasks[0].taskSpec.steps[0].image", "ghcr.io/a:1"),
+                ok("spec.pipelineSpec.tasks[0].taskSpec.sidecars[0].image", "mirror.gcr.io/docker:dind"),
+                ok("spec.pipelineSpec.finally[0].taskSpec.steps[0].image", "alpine"),
+            ]
+        );
+        let step_action = r#"{"apiVersion": "tekton.dev/v1beta1", "kind": "StepAction", "spec": {"image": "ubuntu"}}"#;
+        assert_eq!(found(step_action), [ok("spec.image", "ubuntu")]);
+    }
+
+    #[test]
+    fn the_same_fields_in_other_kinds_are_not_images() {
+        let fields = r#""spec": {"image": "a", "package": "b", "module": "registry://c", "steps": [{"image": "d"}],
+            "sidecars": [{"image": "e"}], "container": {"image": "f"}, "stepTemplate": 5,
+            "volumes": [{"containerDisk": {"image": "g"}}], "source": {"registry": {"url": "docker://h"}},
+            "from": {"kind": "DockerImage", "name": "i"}, "tags": [{"name": "x", "from": {"name": "j"}}],
+            "policies": {"p": {"module": "k"}}}"#;
+        for kind in [
+            r#""apiVersion": "example.com/v1", "kind": "Task""#,
+            r#""apiVersion": "apps/v1", "kind": "Deployment""#,
+            r#""kind": "Pipeline""#,
+            "",
+        ] {
+            let object = format!("{{{fields}{}{kind}}}", if kind.is_empty() { "" } else { ", " });
+            assert_eq!(found(&object), [], "{kind}");
+        }
+        // Container lists are images in every kind.
+        let object = r#"{"apiVersion": "example.com/v1", "kind": "Task", "spec": {"steps": [{"containers": [{"image": "x"}]}]}}"#;
+        assert_eq!(found(object), [ok("spec.steps[0].containers[0].image", "x")]);
+    }
+
+    #[test]
+    fn argo_templates() {
+        let workflow = r#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "spec": {"workflowSpec": {
+            "templates": [
+                {"name": "main", "steps": [[{"name": "a", "template": "c"}]]},
+                {"name": "c", "container": {"image": "docker/whalesay", "command": ["cowsay"]},
+                 "initContainers": [{"name": "i", "image": "alpine:3"}], "sidecars": [{"name": "s", "image": "nginx"}]},
+                {"name": "s", "script": {"image": "python:alpine3.6", "source": "print(1)"}},
+                {"name": "set", "containerSet": {"containers": [{"name": "a", "image": "argoproj/argosay:v2"}]}},
+                {"name": "p", "container": {"image": "{{inputs.parameters.image}}"}}
+            ]}}}"#;
+        assert_eq!(
+            found(workflow),
+            [
+                ok("spec.workflowSpec.templates[1].container.image", "docker/whalesay"),
+                ok("spec.workflowSpec.templates[1].initContainers[0].image", "alpine:3"),
+                ok("spec.workflowSpec.templates[1].sidecars[0].image", "nginx"),
+                ok("spec.workflowSpec.templates[2].script.image", "python:alpine3.6"),
+                ok("spec.workflowSpec.templates[3].containerSet.containers[0].image", "argoproj/argosay:v2"),
+                ok("spec.workflowSpec.templates[4].container.image", "{{inputs.parameters.image}}"),
+            ]
+        );
+        let flags = unchecked(workflow);
+        assert_eq!(flags[4].1, None);
+        assert_eq!(flags[5].1, Some("an Argo Workflows template expression"));
+    }
+
+    #[test]
+    fn parameters_are_unchecked_only_in_their_engines_kinds() {
+        let task = r#"{"apiVersion": "tekton.dev/v1", "kind": "Task", "spec": {"steps": [
+            {"image": "$(params.builder-image)"}, {"image": "{{x}}"}, {"image": "ghcr.io/$(params.name):1"}]}}"#;
+        assert_eq!(unchecked(task).into_iter().map(|(_, u)| u.is_some()).collect::<Vec<_>>(), [true, false, true]);
+        // A Pod's image is pulled as written: not a parameter, a bad reference.
+        let pod = r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"image": "$(params.image)"}]}}"#;
+        assert_eq!(unchecked(pod)[0].1, None);
+    }
+
+    #[test]
+    fn kubevirt_disks_kernels_and_cdi_urls() {
+        let vm = r#"{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "spec": {
+            "dataVolumeTemplates": [{"spec": {"source": {"registry": {"url": "docker://quay.io/containerdisks/fedora:40"}}}}],
+            "template": {"spec": {"domain": {"firmware": {"kernelBoot": {"container": {"image": "quay.io/kernel:1"}}}},
+                "volumes": [{"name": "root", "containerDisk": {"image": "quay.io/kubevirt/cirros-container-disk-demo"}},
+                            {"name": "ci", "cloudInitNoCloud": {"userData": "x"}}]}}}}"#;
+        let findings = read_object(vm.as_bytes()).unwrap();
+        let shown: Vec<_> =
+            findings.iter().map(|f| (f.field.as_str(), f.image.as_deref().unwrap(), f.scheme)).collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "spec.dataVolumeTemplates[0].spec.source.registry.url",
+                    "quay.io/containerdisks/fedora:40",
+                    "docker://"
+                ),
+                ("spec.template.spec.domain.firmware.kernelBoot.container.image", "quay.io/kernel:1", ""),
+                (
+                    "spec.template.spec.volumes[0].containerDisk.image",
+                    "quay.io/kubevirt/cirros-container-disk-demo",
+                    ""
+                ),
+            ]
+        );
+        // The token spans the whole value, scheme included.
+        assert_eq!(&vm.as_bytes()[findings[0].span.clone()], br#""docker://quay.io/containerdisks/fedora:40""#);
+        let dv = r#"{"apiVersion": "cdi.kubevirt.io/v1beta1", "kind": "DataVolume", "spec": {"source": {"registry": {"url": "oci-archive:///x.tar"}}}}"#;
+        assert_eq!(
+            found(dv),
+            [(
+                "spec.source.registry.url".to_string(),
+                Err("expected a docker:// URL (CDI imports registry images from docker:// URLs), found \"oci-archive:///x.tar\"".to_string())
+            )]
+        );
+    }
+
+    #[test]
+    fn openshift_references_by_kind_and_tags_by_name() {
+        let stream = r#"{"apiVersion": "image.openshift.io/v1", "kind": "ImageStream", "spec": {"tags": [
+            {"name": "latest", "from": {"kind": "DockerImage", "name": "quay.io/app:latest"}},
+            {"from": {"name": "registry.redhat.io/ubi9:9.4", "kind": "DockerImage"}, "name": "9.4"},
+            {"name": "internal", "from": {"kind": "ImageStreamTag", "name": "app:latest"}},
+            {"name": "odd", "from": {"name": "x"}}]}}"#;
+        assert_eq!(
+            found(stream),
+            [
+                ok("spec.tags[latest].from.name", "quay.io/app:latest"),
+                ok("spec.tags[9.4].from.name", "registry.redhat.io/ubi9:9.4"),
+                (
+                    "spec.tags[odd].from.kind".to_string(),
+                    Err("expected DockerImage, ImageStreamTag or ImageStreamImage, found none; registry-guard cannot tell what is pulled".to_string())
+                ),
+            ]
+        );
+        let build = r#"{"apiVersion": "build.openshift.io/v1", "kind": "BuildConfig", "spec": {
+            "source": {"images": [{"from": {"kind": "DockerImage", "name": "quay.io/tools:1"}}]},
+            "strategy": {"sourceStrategy": {"from": {"kind": "ImageStreamTag", "name": "python:3.11", "namespace": "openshift"}},
+                         "dockerStrategy": {"from": {"kind": "DockerImage", "name": "docker.io/golang:1.22"}}},
+            "output": {"to": {"kind": "DockerImage", "name": "quay.io/pushed:1"}}}}"#;
+        assert_eq!(
+            found(build),
+            [
+                ok("spec.source.images[0].from.name", "quay.io/tools:1"),
+                ok("spec.strategy.dockerStrategy.from.name", "docker.io/golang:1.22"),
+            ]
+        );
+    }
+
+    #[test]
+    fn crossplane_packages_must_name_their_registry() {
+        let provider = |package: &str| {
+            format!(
+                r#"{{"apiVersion": "pkg.crossplane.io/v1", "kind": "Provider", "spec": {{"package": "{package}"}}}}"#
+            )
+        };
+        assert_eq!(
+            found(&provider("xpkg.upbound.io/crossplane-contrib/provider-aws:v0.39.0")),
+            [ok("spec.package", "xpkg.upbound.io/crossplane-contrib/provider-aws:v0.39.0")]
+        );
+        let problem = found(&provider("crossplane-contrib/provider-aws:v0.39.0"));
+        assert!(
+            problem[0]
+                .1
+                .as_ref()
+                .unwrap_err()
+                .contains("names no registry: Crossplane resolves it against its --registry flag"),
+            "{problem:?}"
+        );
+    }
+
+    #[test]
+    fn kubewarden_modules_and_policy_servers() {
+        let policy = |kind: &str, spec: &str| {
+            format!(r#"{{"apiVersion": "policies.kubewarden.io/v1", "kind": "{kind}", "spec": {spec}}}"#)
+        };
+        let findings = read_object(
+            policy(
+                "ClusterAdmissionPolicy",
+                r#"{"module": "registry://ghcr.io/kubewarden/policies/pod-privileged:v0.2.5"}"#,
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+        .into_iter()
+        .map(|f| (f.field, f.image.unwrap().into_owned(), f.scheme))
+        .collect::<Vec<_>>();
+        assert_eq!(
+            findings,
+            [(
+                "spec.module".to_string(),
+                "ghcr.io/kubewarden/policies/pod-privileged:v0.2.5".to_string(),
+                "registry://"
+            )]
+        );
+        assert_eq!(found(&policy("AdmissionPolicy", r#"{"module": "https://example.com/p.wasm"}"#)), []);
+        assert_eq!(found(&policy("AdmissionPolicy", r#"{"module": "file:///p.wasm"}"#)), []);
+        assert_eq!(
+            found(&policy("AdmissionPolicy", r#"{"module": "ghcr.io/p:v1"}"#)),
+            [ok("spec.module", "ghcr.io/p:v1")]
+        );
+        assert!(found(&policy("AdmissionPolicy", r#"{"module": "s3://bucket/p.wasm"}"#))[0].1.is_err());
+        let group = policy(
+            "ClusterAdmissionPolicyGroup",
+            r#"{"policies": {"signed": {"module": "registry://ghcr.io/kubewarden/policies/verify-image-signatures:v0.3.0"}, "containers": {"module": "registry://ghcr.io/x:1"}}}"#,
+        );
+        assert_eq!(
+            found(&group),
+            [
+                ok("spec.policies.signed.module", "ghcr.io/kubewarden/policies/verify-image-signatures:v0.3.0"),
+                ok("spec.policies.containers.module", "ghcr.io/x:1")
+            ]
+        );
+        assert_eq!(
+            found(&policy("PolicyServer", r#"{"image": "ghcr.io/kubewarden/policy-server:v1.31.0"}"#)),
+            [ok("spec.image", "ghcr.io/kubewarden/policy-server:v1.31.0")]
+        );
+    }
+
+    #[test]
+    fn argo_pod_spec_patches_that_set_images_are_unchecked() {
+        let workflow = r#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "spec": {
+            "podSpecPatch": "{\"containers\":[{\"name\":\"main\",\"image\":\"evil:1\"}]}",
+            "templates": [{"name": "a", "podSpecPatch": "{\"containers\":[{\"name\":\"main\",\"resources\":{}}]}"}]}}"#;
+        assert_eq!(
+            unchecked(workflow),
+            [("spec.podSpecPatch".to_string(), Some("an Argo podSpecPatch that sets an image"))]
+        );
+    }
+
+    #[test]
+    fn an_object_names_one_kind() {
+        assert_eq!(read_object(br#"{"kind": "Pod", "kind": "Task"}"#).unwrap_err(), "the object has two kind fields");
+        assert_eq!(
+            read_object(br#"{"kind": 5}"#).unwrap_err(),
+            "request.object.kind: expected a string, found the number 5"
+        );
     }
 }

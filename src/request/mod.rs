@@ -2,5 +2,7 @@
 //! (`json.rs`) and the walk that finds every image in the object and reads
 //! the settings in the same pass (`discovery.rs`).
 
+pub mod custom_fields;
 pub mod discovery;
 pub mod json;
+pub mod kinds;

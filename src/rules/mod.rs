@@ -16,6 +16,7 @@ pub mod tag_pattern;
 use std::fmt;
 
 use crate::references::image::Image;
+use crate::request::custom_fields::FieldRule;
 use crate::rules::host_pattern::HostSet;
 use crate::rules::image_pattern::ImageSet;
 use crate::rules::mirror::Mirrors;
@@ -47,6 +48,8 @@ pub struct Policy<'s> {
     /// `modifyImagesWithDigest`: an image verified by tag is pinned to the
     /// digest that was verified.
     pub pin_verified: bool,
+    /// `imageFields`: where custom resources keep images.
+    pub image_fields: Vec<FieldRule<'s>>,
 }
 
 /// `digests.pin`: whether images without a digest are pinned to the digest

@@ -29,6 +29,7 @@ use crate::rules::image_pattern::ImageSet;
 use crate::rules::mirror::{Mirror, Mirrors};
 use crate::rules::tag_pattern::TagSet;
 
+mod image_fields;
 mod signatures;
 use crate::rules::{Pin, Policy, Section};
 
@@ -101,7 +102,7 @@ struct Reader {
 }
 
 const TOP_LEVEL_KEYS: &[&str] =
-    &["registries", "images", "tags", "digests", "mirrors", "signatures", "modifyImagesWithDigest"];
+    &["registries", "images", "tags", "digests", "mirrors", "signatures", "modifyImagesWithDigest", "imageFields"];
 const LIST_KEYS: &[&str] = &["allow", "reject"];
 const DIGEST_KEYS: &[&str] = &["require", "pin"];
 const MIRROR_KEYS: &[&str] = &["from", "to"];
@@ -149,6 +150,9 @@ impl Reader {
         }
         if let Some(signatures) = get(root, "signatures") {
             policy.signatures = self.signatures(signatures);
+        }
+        if let Some(fields) = get(root, "imageFields") {
+            policy.image_fields = self.image_fields(fields);
         }
         // verify-image-signatures' default: pin verified images.
         policy.pin_verified = match get(root, "modifyImagesWithDigest") {
@@ -401,7 +405,7 @@ mod tests {
         assert_eq!(
             errors(json!({"registry": {"allow": ["a.io"]}})),
             [
-                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest"
+                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields"
             ]
         );
         assert_eq!(

@@ -71,6 +71,7 @@ fn settings(scratch: &Path) -> Vec<Settings> {
             sigstore: Some("examples/signatures/sigstore.yaml"),
             ..repo("examples/signatures/settings.yaml", None)
         },
+        repo("examples/everywhere/settings.yaml", None),
     ]
 }
 
@@ -99,7 +100,12 @@ fn inputs(scratch: &Path) -> Vec<Input> {
     let requests = inputs.len();
     assert!(requests >= 5, "expected the 3 e2e and 2 bench request fixtures, found {requests}");
 
-    for dir in ["examples/manifests", "examples/mutation/manifests", "examples/signatures/manifests"] {
+    for dir in [
+        "examples/manifests",
+        "examples/mutation/manifests",
+        "examples/signatures/manifests",
+        "examples/everywhere/manifests",
+    ] {
         let documents = read_inputs(&[repo_root().join(dir).display().to_string()]).unwrap_or_else(|e| panic!("{e}"));
         for sourced in documents {
             let source = Path::new(&sourced.source).file_name().unwrap().to_string_lossy().into_owned();

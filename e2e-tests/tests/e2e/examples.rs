@@ -23,3 +23,32 @@ fn example_manifests_get_the_documented_verdicts() {
         ]
     );
 }
+
+/// examples/everywhere: images outside container lists, and a custom
+/// resource's through imageFields; parameters are warned about.
+#[test]
+fn everywhere_example_gets_the_documented_verdicts() {
+    let root = repo_root();
+    let settings = read_settings(root.join("examples/everywhere/settings.yaml").to_str().unwrap()).unwrap();
+    let documents = read_inputs(&[root.join("examples/everywhere/manifests").display().to_string()]).unwrap();
+    let verdicts = check(&policy(), &settings, documents).unwrap();
+    let lines: Vec<String> = verdicts
+        .iter()
+        .flat_map(|v| std::iter::once(v.line()).chain(v.warnings.iter().map(|w| format!("     warning: {w}"))))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "ok   Workflow batch/nightly-report",
+            "     warning: spec.templates[2].container.image \"{{workflow.parameters.image}}\" is an Argo Workflows template expression, not an image: it is not checked here; registry-guard checks the image when the Pod that runs it is created",
+            "deny BatchRunner batch/etl: spec.runners[1].image \"ghcr.io/someone/loader:latest\": registry \"ghcr.io\" is not allowed (registries.allow: public.ecr.aws, *.corp.example) and tag \"latest\" is rejected (tags.reject: \"latest\")",
+            "deny VirtualMachine vms/fedora: spec.template.spec.volumes[1].containerDisk.image \"quay.io/kubevirt/virtio-container-disk:v1.3.0\": registry \"quay.io\" is not allowed (registries.allow: public.ecr.aws, *.corp.example)",
+            "ok   ImageStream apps/ubi",
+            "deny BuildConfig apps/api: spec.strategy.dockerStrategy.from.name \"docker.io/library/golang:1.22\": registry \"docker.io\" is not allowed (registries.allow: public.ecr.aws, *.corp.example)",
+            "deny Provider provider-aws-s3: spec.package \"xpkg.upbound.io/upbound/provider-aws-s3:v1.14.0\": registry \"xpkg.upbound.io\" is not allowed (registries.allow: public.ecr.aws, *.corp.example)",
+            "ok   ClusterAdmissionPolicy privileged-pods",
+            "deny PipelineRun ci/build-app: spec.pipelineSpec.tasks[0].taskSpec.sidecars[0].image \"docker:24-dind\": registry \"docker.io\" is not allowed (registries.allow: public.ecr.aws, *.corp.example)",
+            "     warning: spec.pipelineSpec.tasks[0].taskSpec.steps[1].image \"$(params.builder)\" is a Tekton parameter or result reference, not an image: it is not checked here; registry-guard checks the image when the Pod that runs it is created",
+        ]
+    );
+}

@@ -13,4 +13,5 @@ mod packaging;
 mod readme;
 mod settings;
 mod signatures;
+mod upstream;
 mod workloads;

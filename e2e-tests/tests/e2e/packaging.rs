@@ -90,6 +90,7 @@ fn questions_ui_covers_every_setting() {
         "mirrors",
         "signatures",
         "modifyImagesWithDigest",
+        "imageFields",
     ] {
         assert!(variables.iter().any(|v| v == setting), "questions-ui.yml lacks {setting}");
     }

@@ -164,3 +164,101 @@ fn readme_cluster_admission_policy_has_valid_settings() {
         assert_eq!(document["spec"]["mutating"], mutates, "README.md:{}: spec.mutating", block.line);
     }
 }
+
+/// `images: field field; warn: field`: the fields denied under
+/// `registries.allow: []`, and the fields warned about.
+fn found_expectation(block: &Block) -> (Vec<String>, Vec<String>) {
+    let text =
+        block.expectation.as_deref().unwrap_or_else(|| panic!("README.md:{}: no <!-- images: --> line", block.line));
+    let (mut images, mut warn) = (Vec::new(), Vec::new());
+    for part in text.split(';') {
+        let (kind, fields) = part.trim().split_once(':').unwrap();
+        let fields = fields.split_whitespace().map(str::to_string);
+        match kind {
+            "images" => images.extend(fields),
+            "warn" => warn.extend(fields),
+            other => panic!("README.md:{}: unknown expectation {other:?}", block.line),
+        }
+    }
+    (images, warn)
+}
+
+/// The "Where images are found" examples (and imageFields'): every image
+/// the README says is found is denied under `registries.allow: []`, and
+/// nothing else; the warned fields are warned about.
+#[test]
+fn readme_objects_have_exactly_the_images_it_lists() {
+    let mut image_fields = None;
+    let mut checked = 0;
+    for block in blocks() {
+        if block.kind == "settings"
+            && let Some(fields) = yaml(&block).get("imageFields")
+        {
+            image_fields = Some(fields.clone());
+        }
+        if block.kind != "object" {
+            continue;
+        }
+        let line = block.line;
+        let (images, warn) = found_expectation(&block);
+        let mut settings = serde_json::json!({"registries": {"allow": []}});
+        if let Some(fields) = &image_fields {
+            settings["imageFields"] = fields.clone();
+        }
+        let response = policy().validate(&request("CREATE", &yaml(&block)), &settings);
+        let message = response.message.clone().unwrap_or_default();
+        assert_eq!(response.accepted, images.is_empty(), "README.md:{line}: {message}");
+        // Compared as sets: the test's JSON maps sort keys, so the message's
+        // order is not the YAML's.
+        let mut denied: Vec<&str> = if message.is_empty() {
+            Vec::new()
+        } else {
+            message.split("; ").map(|v| v.split(' ').next().unwrap()).collect()
+        };
+        denied.sort_unstable();
+        let mut images = images;
+        images.sort_unstable();
+        assert_eq!(denied, images, "README.md:{line}: {message}");
+        let warnings = response.warnings.unwrap_or_default();
+        let warned: Vec<&str> = warnings.iter().map(|w| w.split(' ').next().unwrap()).collect();
+        assert_eq!(warned, warn, "README.md:{line}: {warnings:?}");
+        checked += 1;
+    }
+    assert!(checked >= 8, "the README should keep its object examples; found {checked}");
+}
+
+/// The extra `rules` of "Deploying it" name only kinds that the "Where
+/// images are found" table lists for their group (plus OpenShift's
+/// DeploymentConfig, a pod template kind).
+#[test]
+fn readme_extra_rules_name_kinds_the_policy_reads() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let mut kinds: Vec<(String, String)> = Vec::new();
+    for row in readme.lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        for group in cells[1].split(", ").map(|g| g.trim_matches('`')) {
+            for kind in cells[2].split(", ") {
+                kinds.push((group.to_string(), kind.trim().to_string()));
+            }
+        }
+    }
+    kinds.push(("apps.openshift.io".into(), "DeploymentConfig".into()));
+    let block = blocks().into_iter().find(|b| b.kind == "rules").expect("a ```yaml rules block");
+    let rules = yaml(&block);
+    let mut listed = 0;
+    for rule in rules.as_array().unwrap() {
+        assert_eq!(rule["operations"], serde_json::json!(["CREATE", "UPDATE"]), "README.md:{}", block.line);
+        for group in rule["apiGroups"].as_array().unwrap() {
+            for resource in rule["resources"].as_array().unwrap() {
+                let (group, resource) = (group.as_str().unwrap(), resource.as_str().unwrap());
+                let known = kinds.iter().any(|(g, k)| {
+                    let plural = if k.ends_with('y') { format!("{}ies", &k[..k.len() - 1]) } else { format!("{k}s") };
+                    g == group && plural.to_lowercase() == resource
+                });
+                assert!(known, "README.md:{}: {group}/{resource} is not a kind the policy reads", block.line);
+                listed += 1;
+            }
+        }
+    }
+    assert!(listed >= 20, "{listed}");
+}
