@@ -85,6 +85,21 @@ signatures:
         pubKeys:
           - |
 $(sed 's/^/            /' examples/signatures/keys/release.pub)
+image-config:
+  module: $policy
+  allowedToMutate: false
+  settings:
+    imageConfig:
+      images: ["127.0.0.1:$CLOSED_PORT/*"]
+      maxAge: 90d
+image-config-allow:
+  module: $policy
+  allowedToMutate: false
+  settings:
+    imageConfig:
+      images: ["127.0.0.1:$CLOSED_PORT/*"]
+      maxAge: 90d
+      onLookupFailure: allow
 accept-all:
   module: file://$WORK/accept-all.wasm
   allowedToMutate: false
@@ -306,6 +321,22 @@ EOF
   [ -z "$(field patchType)" ]
   # An image no rule names is not verified, and is admitted.
   post signatures "$WORK/pod-allowed.json"
+  answered
+  [ "$(field allowed)" = true ]
+}
+
+@test "policy-server: imageConfig, registry unreachable: denied with the host's error, or warned with onLookupFailure allow" {
+  post image-config "$WORK/pod-signed-elsewhere.json"
+  answered
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[0].image \"127.0.0.1:$CLOSED_PORT/acme/app:1\": its image config could not be read (imageConfig.onLookupFailure: reject): \"127.0.0.1:$CLOSED_PORT/acme/app:1\": "* ]]
+  [[ "$(field message)" != *"Callback evaluation failure"* ]]
+  post image-config-allow "$WORK/pod-signed-elsewhere.json"
+  answered
+  [ "$(field allowed)" = true ]
+  [[ "$(field warning)" == "spec.containers[0].image \"127.0.0.1:$CLOSED_PORT/acme/app:1\": its image config was not checked (imageConfig.onLookupFailure: allow): "* ]]
+  # Images outside imageConfig.images are not looked up, and are admitted.
+  post image-config "$WORK/pod-allowed.json"
   answered
   [ "$(field allowed)" = true ]
 }

@@ -18,6 +18,12 @@
 //!    `:latest` when no tag is written) and pinned to `…:tag@digest`. A
 //!    failed lookup is a warning (`attempt`) or a refusal (`required`).
 //!
+//! 6. `imageConfig`, for an image admitted so far that its `images` match
+//!    (after mirrors): its OCI config is read from the host at the digest
+//!    the image was pinned to or names, else at its tag, and must pass every
+//!    rule of the section (labels, age, user). A failed read refuses the
+//!    image, or warns (`onLookupFailure: allow`).
+//!
 //! After pinning, the rules run again on the pinned image, so a digest in
 //! `images.reject` refuses a tag that points to it. The rewritten image
 //! keeps the user's spelling when only a digest is added (`nginx:1.25` →
@@ -26,7 +32,7 @@
 //! image is written in full
 //! (`registry.corp.example/dockerhub/library/nginx:1.25`).
 
-use crate::host::{HostCall, manifest_digest, sigstore};
+use crate::host::{HostCall, image_config, manifest_digest, sigstore};
 use crate::references::image::{IMPLICIT_TAG, Image};
 use crate::request::discovery::Found;
 use crate::response::{Violation, shorten, subject};
@@ -131,6 +137,14 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
         }
     };
     let item = Subject { found, written, source, moved };
+    let outcome = decided(policy, &item, host);
+    image_config(policy, &item, outcome, host)
+}
+
+/// Steps 2-5 for a parsed image: the rules, signatures and pinning.
+fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>) -> Outcome {
+    let found = item.found;
+    let written = item.written;
     let mut signers: Vec<&SignatureRule<'_>> = Vec::new();
     for rule in &policy.signatures {
         if rule.applies_to(&item.source) {
@@ -151,7 +165,7 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
         return item.refused(item.note(), &reasons);
     }
     if !signers.is_empty() {
-        return verified(policy, &item, &signers, pins, host);
+        return verified(policy, item, &signers, pins, host);
     }
     if !pins {
         return Outcome { rewrite: item.mirrored(), ..Outcome::default() };
@@ -174,6 +188,59 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
                 return outcome;
             }
             Outcome { rewrite: item.mirrored(), warning: Some(warning), ..Outcome::default() }
+        }
+    }
+}
+
+/// Step 6, `imageConfig`, for an image the steps before admitted: its
+/// config is read at the digest it was pinned to (or names), else at its
+/// tag, from where it is pulled (after mirrors), and must pass every rule
+/// of the section.
+fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcome, host: &mut HostCall<'_>) -> Outcome {
+    let Some(rule) = &policy.image_config else { return outcome };
+    if outcome.violation.is_some() || !rule.applies_to(item.image()) {
+        return outcome;
+    }
+    // The image the node will pull: the rewritten one when it changed.
+    let rewritten = outcome.rewrite.as_deref().and_then(|r| Image::parse(r).ok());
+    let pulled = rewritten.as_ref().unwrap_or(item.image());
+    let reference = match pulled.digest {
+        Some(digest) => format!("{}/{}@{digest}", pulled.registry, pulled.path),
+        None => pulled.to_string(),
+    };
+    let answer = image_config::lookup(host, &reference).and_then(|answer| match pulled.digest {
+        Some(asked) if answer.digest != asked => {
+            Err(format!("the host answered the config of {}, not of the digest asked", answer.digest))
+        }
+        _ => Ok(answer),
+    });
+    let note = || match &rewritten {
+        Some(_) => Some(format!("pulled as {:?}", shorten(&pulled.written()))),
+        None => item.note(),
+    };
+    match answer {
+        Ok(answer) => {
+            let failures = rule.check(&answer.facts, rules::image_config::now());
+            if failures.is_empty() {
+                return outcome;
+            }
+            let reasons: Vec<Reason> = failures.into_iter().map(Reason::ImageConfig).collect();
+            item.refused(note(), &reasons)
+        }
+        Err(error) => {
+            let error = shorten(&error).into_owned();
+            if !rule.allow_on_failure {
+                return item.refused(note(), &[Reason::ConfigLookupFailed { reference, error }]);
+            }
+            let shown = subject(&item.found.field, Some(item.written), note().as_deref());
+            let warning = format!(
+                "{shown}: its image config was not checked (imageConfig.onLookupFailure: allow): {reference:?}: {error}"
+            );
+            outcome.warning = Some(match outcome.warning.take() {
+                Some(earlier) => format!("{earlier}; {warning}"),
+                None => warning,
+            });
+            outcome
         }
     }
 }

@@ -27,14 +27,22 @@ pub mod response;
 pub mod rules;
 pub mod settings;
 
-use kubewarden_policy_sdk::wapc_guest::{self as guest, CallResult};
+/// What a waPC function answers (the same type as `wapc_guest::CallResult`,
+/// defined here so that the playground can build the policy without the
+/// waPC guest).
+pub type CallResult = Result<Vec<u8>, Box<dyn std::error::Error + Sync + Send>>;
 
 use crate::evaluate::{Outcome, evaluate};
 use crate::host::HostCall;
 use crate::host::manifest_digest::Lookup;
 
+// The waPC entry points, with the `wapc` feature (the default, and what
+// policy.wasm is built with). The playground builds without it: the waPC
+// guest's exports and `wapc` imports cannot be satisfied in a browser.
+#[cfg(feature = "wapc")]
 #[unsafe(no_mangle)]
 pub extern "C" fn wapc_init() {
+    use kubewarden_policy_sdk::wapc_guest as guest;
     guest::register_function("validate", validate);
     guest::register_function("validate_settings", validate_settings);
     guest::register_function("protocol_version", protocol_version);
@@ -42,6 +50,7 @@ pub extern "C" fn wapc_init() {
 
 /// waPC `validate`: `{"request": ..., "settings": ...}` → ValidationResponse.
 /// Never a guest error: whatever the payload, the answer is a verdict.
+#[cfg(feature = "wapc")]
 pub fn validate(payload: &[u8]) -> CallResult {
     validate_on(payload, &mut host::wapc)
 }
@@ -163,3 +172,6 @@ mod properties;
 
 #[cfg(test)]
 mod signature_tests;
+
+#[cfg(test)]
+mod image_config_tests;

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-use kubewarden_policy_sdk::wapc_guest::CallResult;
+use crate::CallResult;
 
 /// One refused image, or a malformed place where an image should be.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,6 +43,13 @@ pub fn policy_with_digests(digests: &str) -> PolicyInstance {
 /// signature verifications from `sigstore` (files relative to the
 /// repository root), when given.
 pub fn policy_with_host(digests: Option<&str>, sigstore: Option<&str>) -> PolicyInstance {
+    policy_with_files(digests, sigstore, None)
+}
+
+/// The policy with the runner's fake registry (`--digests`), verifier
+/// (`--sigstore`) and image configs (`--image-configs`), each from a file
+/// of the repository when given.
+pub fn policy_with_files(digests: Option<&str>, sigstore: Option<&str>, configs: Option<&str>) -> PolicyInstance {
     let read = |file: &str| std::fs::read_to_string(repo_root().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     let mut host = match digests {
         Some(file) => Host::with_digests(file, &read(file)).unwrap_or_else(|e| panic!("{e}")),
@@ -50,6 +57,9 @@ pub fn policy_with_host(digests: Option<&str>, sigstore: Option<&str>) -> Policy
     };
     if let Some(file) = sigstore {
         host = host.with_sigstore(file, &read(file)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    if let Some(file) = configs {
+        host = host.with_image_configs(file, &read(file)).unwrap_or_else(|e| panic!("{e}"));
     }
     module().instantiate_with(Arc::new(host)).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -1,6 +1,7 @@
 //! Host answers are untrusted input (a registry or a verifier wrote them):
-//! with signatures and pinning on, every v2/verify and manifest_digest
-//! question gets fuzzed bytes or a fuzzed error. `validate` must answer; an
+//! with signatures, pinning and imageConfig on, every v2/verify,
+//! manifest_digest and oci_manifest_config question gets fuzzed bytes or a
+//! fuzzed error. `validate` must answer; an
 //! image may only be rewritten to a digest the grammar accepts; a rejection
 //! never carries a mutation; and nothing is accepted unverified unless the
 //! answer was `is_trusted: true` with a digest.
@@ -27,6 +28,7 @@ fuzz_target!(|case: Case| {
     let settings = json!({
         "signatures": [{"image": "ghcr.io/acme/*", "pubKeys": [KEY]}, {"image": "docker.io/library/*", "pubKeys": [KEY]}],
         "digests": {"pin": if case.pin { "required" } else { "never" }},
+        "imageConfig": {"maxAge": "90d", "user": {"nonRoot": true}, "labels": {"require": {"a": "*"}}},
     });
     let mut images = case.images.clone();
     images.extend(["ghcr.io/acme/app:1".to_string(), "nginx".to_string()]);

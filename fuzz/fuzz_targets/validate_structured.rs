@@ -1,7 +1,10 @@
 //! Structured mutations of a real request (the bench's Deployment): values
 //! anywhere in the object are replaced by strings, numbers, nulls, lists or
-//! container-shaped values. `validate` must answer, and an image the
-//! settings reject that is planted in a container list must be rejected.
+//! container-shaped values, or the shapes of the kinds with images outside
+//! container lists (Tekton steps, OpenShift references and tags, KubeVirt
+//! disks, Kubewarden modules), with the object's kind set to one of them.
+//! `validate` must answer, and an image the settings reject that is planted
+//! in a container list must be rejected.
 #![no_main]
 
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
@@ -35,7 +38,27 @@ fuzz_target!(|mutations: Vec<Mutation>| {
         let mut all = Vec::new();
         paths(&request["object"], "/object".into(), &mut all);
         let at = &all[usize::from(m.at) % all.len()];
-        let replacement = match m.kind % 7 {
+        let replacement = match m.kind % 12 {
+            7 => json!({"steps": [{"image": m.text}], "sidecars": m.text, "stepTemplate": {"image": 1}}),
+            8 => json!({"tags": [{"from": {"kind": m.text, "name": m.text}, "name": m.text}], "from": {"name": m.text}}),
+            9 => json!({"volumes": [{"containerDisk": {"image": m.text}}], "source": {"registry": {"url": m.text}}}),
+            10 => json!({"module": m.text, "policies": {"p": {"module": m.text}}, "package": m.text}),
+            11 => {
+                const KINDS: [(&str, &str); 6] = [
+                    ("tekton.dev/v1", "Task"),
+                    ("argoproj.io/v1alpha1", "Workflow"),
+                    ("kubevirt.io/v1", "VirtualMachine"),
+                    ("image.openshift.io/v1", "ImageStream"),
+                    ("pkg.crossplane.io/v1", "Provider"),
+                    ("policies.kubewarden.io/v1", "AdmissionPolicyGroup"),
+                ];
+                let (api_version, kind) = KINDS[usize::from(m.at) % KINDS.len()];
+                if let Some(object) = request["object"].as_object_mut() {
+                    object.insert("apiVersion".into(), json!(api_version));
+                    object.insert("kind".into(), json!(kind));
+                }
+                continue;
+            }
             0 => json!(m.text),
             1 => json!(i64::from(m.at) - 1000),
             2 => Value::Null,

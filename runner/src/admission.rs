@@ -2,10 +2,50 @@
 //! send for them, and policy answers into AdmissionResponses as kwctl
 //! prints them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::host::ValidationResponse;
+/// The guest's `ValidationResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct ValidationResponse {
+    pub accepted: bool,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub code: Option<u16>,
+    #[serde(default)]
+    pub mutated_object: Option<Value>,
+    #[serde(default)]
+    pub warnings: Option<Vec<String>>,
+    #[serde(default)]
+    pub audit_annotations: Option<Value>,
+}
+
+/// One verdict as `registry-guard check` prints it: `ok   Deployment
+/// prod/api`, `ok   Pod a (mutated)`, `deny Pod dev/debug: message`; an
+/// object without a name is named by its source and document.
+pub fn verdict_line(
+    kind: &str,
+    namespace: Option<&str>,
+    name: Option<&str>,
+    (source, document): (&str, usize),
+    allowed: bool,
+    message: Option<&str>,
+    mutated: bool,
+) -> String {
+    let mut object = kind.to_string();
+    match (namespace, name) {
+        (Some(ns), Some(name)) => object.push_str(&format!(" {ns}/{name}")),
+        (None, Some(name)) => object.push_str(&format!(" {name}")),
+        _ => object.push_str(&format!(" ({source}#{document})")),
+    }
+    match (allowed, message) {
+        (true, _) if mutated => format!("ok   {object} (mutated)"),
+        (true, _) => format!("ok   {object}"),
+        (false, Some(message)) => format!("deny {object}: {message}"),
+        (false, None) => format!("deny {object}"),
+    }
+}
 
 /// `group`, `version` of an `apiVersion` (`apps/v1`, or `v1` for the core group).
 fn group_version(api_version: &str) -> (&str, &str) {

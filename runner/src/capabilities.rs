@@ -9,6 +9,8 @@
 //!   unknown" error, as a registry answers it;
 //! - `kubewarden/oci/v2/verify`: answered by a fake Sigstore verifier, a
 //!   YAML file of signed images given with `--sigstore` (see `sigstore.rs`);
+//! - `kubewarden/oci/v1/oci_manifest_config`: answered from a YAML file of
+//!   image configs given with `--image-configs` (see `image_configs.rs`);
 //! - anything else: an error naming the capability.
 //!
 //! A failed lookup reaches the guest as policy-evaluator forwards it
@@ -26,6 +28,7 @@ use std::sync::Mutex;
 
 use registry_guard::references::image::Image;
 
+use crate::image_configs::FakeConfigs;
 use crate::sigstore::{FakeSigstore, Request};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -33,6 +36,7 @@ use serde_json::{Value, json};
 /// The capabilities this runner fakes.
 pub const MANIFEST_DIGEST: &str = "kubewarden/oci/v1/manifest_digest";
 pub const VERIFY: &str = "kubewarden/oci/v2/verify";
+pub const MANIFEST_CONFIG: &str = "kubewarden/oci/v1/oci_manifest_config";
 
 /// What policy-evaluator puts before a callback handler's error when it
 /// hands it to the guest (`Callback evaluation failure: {e:?}`; for an
@@ -72,6 +76,8 @@ pub struct Host {
     registry: Option<FakeRegistry>,
     /// `None`: no `--sigstore` file; verifications fail saying so.
     sigstore: Option<FakeSigstore>,
+    /// `None`: no `--image-configs` file; config lookups fail saying so.
+    configs: Option<FakeConfigs>,
     /// Capabilities answered with a fixed payload, at once and unrecorded
     /// (the bench's instant host).
     fixed: Vec<(String, Vec<u8>)>,
@@ -127,6 +133,12 @@ impl Host {
         Ok(Host { sigstore: Some(FakeSigstore::read(source, text)?), ..self })
     }
 
+    /// This host, also answering image config lookups from the YAML text of
+    /// an `--image-configs` file (`source` names it in messages).
+    pub fn with_image_configs(self, source: &str, text: &str) -> Result<Host, String> {
+        Ok(Host { configs: Some(FakeConfigs::read(source, text)?), ..self })
+    }
+
     /// This host, answering every call of `capability` with `payload` at
     /// once, without recording it: a host whose cost is nothing, for the
     /// bench.
@@ -156,6 +168,18 @@ impl Host {
                 Err(e) => (asked(), Err(format!("the request is not an image as a JSON string: {e}")), false),
             },
             VERIFY => (asked(), self.verify(payload), true),
+            MANIFEST_CONFIG => match serde_json::from_slice::<String>(payload) {
+                Ok(image) => {
+                    let result = match &self.configs {
+                        Some(configs) => configs.answer(&image),
+                        None => Err(format!(
+                            "cannot read the config of {image:?}: no --image-configs file was given to the runner"
+                        )),
+                    };
+                    (image, result, true)
+                }
+                Err(e) => (asked(), Err(format!("the request is not an image as a JSON string: {e}")), false),
+            },
             _ => (asked(), Err(format!("host capability {capability} is not available in this runner")), false),
         };
         let answer = match &result {
@@ -201,8 +225,9 @@ impl Host {
 /// `CallbackRequestType`, answered by a success payload or an error.
 pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
     #[derive(Serialize)]
-    enum Digest<'a> {
+    enum Oci<'a> {
         OciManifestDigest { image: &'a str },
+        OciManifestAndConfig { image: &'a str },
     }
     #[derive(Serialize)]
     #[serde(tag = "type")]
@@ -218,7 +243,8 @@ pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
     let mut exchanges = Vec::new();
     for call in calls {
         let request = match call.capability.as_str() {
-            MANIFEST_DIGEST => serde_yaml::to_string(&Digest::OciManifestDigest { image: &call.request }),
+            MANIFEST_DIGEST => serde_yaml::to_string(&Oci::OciManifestDigest { image: &call.request }),
+            MANIFEST_CONFIG => serde_yaml::to_string(&Oci::OciManifestAndConfig { image: &call.request }),
             VERIFY => serde_yaml::to_string(&Request::parse(call.request.as_bytes())?.for_session()),
             other => return Err(format!("kwctl sessions of {other} calls are not written by this runner")),
         }

@@ -42,18 +42,15 @@ pub struct Verdict {
 impl Verdict {
     /// `ok   Deployment prod/api` or `deny Deployment prod/api: message`.
     pub fn line(&self) -> String {
-        let mut object = self.kind.clone();
-        match (&self.namespace, &self.name) {
-            (Some(ns), Some(name)) => object.push_str(&format!(" {ns}/{name}")),
-            (None, Some(name)) => object.push_str(&format!(" {name}")),
-            _ => object.push_str(&format!(" ({}#{})", self.source, self.document)),
-        }
-        match (&self.allowed, &self.message) {
-            (true, _) if self.patch.is_some() => format!("ok   {object} (mutated)"),
-            (true, _) => format!("ok   {object}"),
-            (false, Some(message)) => format!("deny {object}: {message}"),
-            (false, None) => format!("deny {object}"),
-        }
+        crate::admission::verdict_line(
+            &self.kind,
+            self.namespace.as_deref(),
+            self.name.as_deref(),
+            (&self.source, self.document),
+            self.allowed,
+            self.message.as_deref(),
+            self.patch.is_some(),
+        )
     }
 }
 

@@ -137,21 +137,7 @@ pub struct SettingsVerdict {
     pub message: Option<String>,
 }
 
-/// The guest's `ValidationResponse`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-pub struct ValidationResponse {
-    pub accepted: bool,
-    #[serde(default)]
-    pub message: Option<String>,
-    #[serde(default)]
-    pub code: Option<u16>,
-    #[serde(default)]
-    pub mutated_object: Option<Value>,
-    #[serde(default)]
-    pub warnings: Option<Vec<String>>,
-    #[serde(default)]
-    pub audit_annotations: Option<Value>,
-}
+pub use crate::admission::ValidationResponse;
 
 /// One instance of a policy, kept across evaluations as a PolicyServer does.
 pub struct PolicyInstance {

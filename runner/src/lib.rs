@@ -3,7 +3,8 @@
 //!
 //! - `host`: loads the module into wasmtime and speaks waPC to it;
 //! - `capabilities`: the host capabilities it answers (a fake registry for
-//!   manifest digests, `sigstore` for signatures), recorded;
+//!   manifest digests, `sigstore` for signatures, `image_configs` for image
+//!   configs), recorded;
 //! - `patch`: the JSON patch between an object and its mutation;
 //! - `manifests`: reads YAML/JSON documents from files, folders, stdin;
 //! - `admission`: wraps objects into AdmissionRequests, answers into
@@ -11,11 +12,18 @@
 //! - `check`: one verdict per object;
 //! - `bench`: timings and memory against a baseline policy.
 
+// Without the `host` feature (wasmtime), what the playground shares with
+// the runner: reading manifests, building admission requests, the fake
+// host capabilities, the verdict lines.
 pub mod admission;
+#[cfg(feature = "host")]
 pub mod bench;
 pub mod capabilities;
+#[cfg(feature = "host")]
 pub mod check;
+#[cfg(feature = "host")]
 pub mod host;
+pub mod image_configs;
 pub mod manifests;
 pub mod patch;
 pub mod sigstore;

@@ -16,7 +16,8 @@ const USAGE: &str = "\
 registry-guard: check Kubernetes manifests against the registry-guard policy, offline
 
 Usage:
-  registry-guard check [--policy PATH] [--settings FILE] [--digests FILE] [--sigstore FILE] [--output text|json]
+  registry-guard check [--policy PATH] [--settings FILE] [--digests FILE] [--sigstore FILE] [--image-configs FILE]
+                       [--output text|json]
                        [--show-mutation] [--show-host-calls] [--record-host-calls FILE] INPUT...
   registry-guard settings [--policy PATH] FILE
   registry-guard bench [--policy PATH] [--baseline PATH] [--accept-all PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
@@ -38,6 +39,12 @@ Options:
                     YAML file of `image: {digest, signatures: [{pubKey|keyless|certificate,
                     annotations}]}` or `image: {error: message}`; images not in it
                     are answered: no signatures found
+  --image-configs FILE
+                    answer the policy's image config lookups (imageConfig) from this
+                    YAML file of `image: {digest, created|age, user, labels}` or
+                    `image: {error: message}`; `age: 30d` means built 30 days before
+                    now (this runner cannot set the policy's clock, so no --now);
+                    images not in it are answered: manifest unknown
   --show-mutation   print the JSON patch of every object the policy mutated
   --show-host-calls print every host capability call and its answer
   --record-host-calls FILE
@@ -80,6 +87,7 @@ struct Options {
     settings: Option<String>,
     digests: Option<String>,
     sigstore: Option<String>,
+    image_configs: Option<String>,
     show_mutation: bool,
     show_host_calls: bool,
     record_host_calls: Option<PathBuf>,
@@ -103,6 +111,7 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
             "--settings" => options.settings = Some(value("--settings")?),
             "--digests" => options.digests = Some(value("--digests")?),
             "--sigstore" => options.sigstore = Some(value("--sigstore")?),
+            "--image-configs" => options.image_configs = Some(value("--image-configs")?),
             "--record-host-calls" => options.record_host_calls = Some(PathBuf::from(value("--record-host-calls")?)),
             "--show-mutation" => options.show_mutation = true,
             "--show-host-calls" => options.show_host_calls = true,
@@ -148,6 +157,9 @@ fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
         Some(file) => Host::with_digests(file, &read(file)?)?,
         None => Host::default(),
     };
+    if let Some(file) = &options.image_configs {
+        host = host.with_image_configs(file, &read(file)?)?;
+    }
     if let Some(file) = &options.sigstore {
         host = host.with_sigstore(file, &read(file)?)?;
     }

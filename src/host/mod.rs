@@ -10,10 +10,9 @@
 //! (`wapc`), a fake in tests and fuzzing, always wrapped by `lib.rs` so that
 //! one request asks each distinct question once.
 
+pub mod image_config;
 pub mod manifest_digest;
 pub mod sigstore;
-
-use kubewarden_policy_sdk::wapc_guest::host_call;
 
 /// One call of a `kubewarden/oci` capability: `(operation, payload)` (such as
 /// `("v1/manifest_digest", "\"nginx:1\"")`) → the answer's bytes, or the
@@ -21,8 +20,10 @@ use kubewarden_policy_sdk::wapc_guest::host_call;
 pub type HostCall<'h> = dyn FnMut(&str, &[u8]) -> Result<Vec<u8>, String> + 'h;
 
 /// The Kubewarden host, through waPC.
+#[cfg(feature = "wapc")]
 pub fn wapc(operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
-    host_call("kubewarden", "oci", operation, payload).map_err(|e| host_error(&e.to_string()))
+    kubewarden_policy_sdk::wapc_guest::host_call("kubewarden", "oci", operation, payload)
+        .map_err(|e| host_error(&e.to_string()))
 }
 
 /// The registry's or verifier's words in a host error. wapc-guest words

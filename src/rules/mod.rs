@@ -7,6 +7,7 @@
 
 pub mod glob;
 pub mod host_pattern;
+pub mod image_config;
 pub mod image_pattern;
 pub mod mirror;
 pub mod signatures;
@@ -18,6 +19,7 @@ use std::fmt;
 use crate::references::image::Image;
 use crate::request::custom_fields::FieldRule;
 use crate::rules::host_pattern::HostSet;
+use crate::rules::image_config::{ConfigRule, Failure};
 use crate::rules::image_pattern::ImageSet;
 use crate::rules::mirror::Mirrors;
 use crate::rules::signatures::SignatureRule;
@@ -48,6 +50,8 @@ pub struct Policy<'s> {
     /// `modifyImagesWithDigest`: an image verified by tag is pinned to the
     /// digest that was verified.
     pub pin_verified: bool,
+    /// `imageConfig`: rules on the image's own config.
+    pub image_config: Option<ConfigRule<'s>>,
     /// `imageFields`: where custom resources keep images.
     pub image_fields: Vec<FieldRule<'s>>,
 }
@@ -109,6 +113,13 @@ pub enum Reason {
     },
     /// A mirror rule would produce an invalid name.
     MirrorRefused(String),
+    /// The image's config fails an `imageConfig` rule.
+    ImageConfig(Failure),
+    /// `imageConfig` applies and the host could not give the config.
+    ConfigLookupFailed {
+        reference: String,
+        error: String,
+    },
     /// A `signatures` rule that applies was not verified.
     NotSigned {
         /// The reference asked about (normalized).
@@ -149,6 +160,11 @@ impl fmt::Display for Reason {
                 write!(f, "its digest could not be looked up (digests.pin: required): {image:?}: {error}")
             }
             Reason::MirrorRefused(why) => write!(f, "{why} (mirrors)"),
+            Reason::ImageConfig(failure) => failure.fmt(f),
+            Reason::ConfigLookupFailed { reference, error } => write!(
+                f,
+                "its image config could not be read (imageConfig.onLookupFailure: reject): {reference:?}: {error}"
+            ),
             Reason::NotSigned { reference, rule, error } => {
                 write!(f, "the signatures of {reference:?} were not verified by {rule}: {error}")
             }

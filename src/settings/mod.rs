@@ -29,6 +29,7 @@ use crate::rules::image_pattern::ImageSet;
 use crate::rules::mirror::{Mirror, Mirrors};
 use crate::rules::tag_pattern::TagSet;
 
+mod image_config;
 mod image_fields;
 mod signatures;
 use crate::rules::{Pin, Policy, Section};
@@ -101,8 +102,17 @@ struct Reader {
     lookups: usize,
 }
 
-const TOP_LEVEL_KEYS: &[&str] =
-    &["registries", "images", "tags", "digests", "mirrors", "signatures", "modifyImagesWithDigest", "imageFields"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "registries",
+    "images",
+    "tags",
+    "digests",
+    "mirrors",
+    "signatures",
+    "modifyImagesWithDigest",
+    "imageFields",
+    "imageConfig",
+];
 const LIST_KEYS: &[&str] = &["allow", "reject"];
 const DIGEST_KEYS: &[&str] = &["require", "pin"];
 const MIRROR_KEYS: &[&str] = &["from", "to"];
@@ -150,6 +160,9 @@ impl Reader {
         }
         if let Some(signatures) = get(root, "signatures") {
             policy.signatures = self.signatures(signatures);
+        }
+        if let Some(section) = get(root, "imageConfig") {
+            policy.image_config = self.image_config(section);
         }
         if let Some(fields) = get(root, "imageFields") {
             policy.image_fields = self.image_fields(fields);
@@ -405,7 +418,7 @@ mod tests {
         assert_eq!(
             errors(json!({"registry": {"allow": ["a.io"]}})),
             [
-                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields"
+                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig"
             ]
         );
         assert_eq!(

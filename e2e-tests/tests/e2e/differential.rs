@@ -32,6 +32,7 @@ struct Settings {
     file: PathBuf,
     digests: Option<&'static str>,
     sigstore: Option<&'static str>,
+    configs: Option<&'static str>,
 }
 
 /// One AdmissionReview or AdmissionRequest file, and where it came from.
@@ -54,8 +55,13 @@ fn settings(scratch: &Path) -> Vec<Settings> {
     const REQUIRED: &str = "digests: {pin: required, require: true}\ntags: {reject: [latest]}\n";
     let required = scratch.join("pin-required.yaml");
     std::fs::write(&required, REQUIRED).unwrap();
-    let repo =
-        |file: &str, digests| Settings { name: file.into(), file: repo_root().join(file), digests, sigstore: None };
+    let repo = |file: &str, digests| Settings {
+        name: file.into(),
+        file: repo_root().join(file),
+        digests,
+        sigstore: None,
+        configs: None,
+    };
     vec![
         repo("e2e-tests/fixtures/settings.yaml", None),
         repo("e2e-tests/fixtures/pin-settings.yaml", Some("e2e-tests/fixtures/digests.yaml")),
@@ -64,6 +70,7 @@ fn settings(scratch: &Path) -> Vec<Settings> {
             file: required,
             digests: Some("e2e-tests/fixtures/digests.yaml"),
             sigstore: None,
+            configs: None,
         },
         repo("examples/settings.yaml", None),
         repo("examples/mutation/settings.yaml", Some("examples/mutation/digests.yaml")),
@@ -72,6 +79,10 @@ fn settings(scratch: &Path) -> Vec<Settings> {
             ..repo("examples/signatures/settings.yaml", None)
         },
         repo("examples/everywhere/settings.yaml", None),
+        Settings {
+            configs: Some("examples/image-config/image-configs.yaml"),
+            ..repo("examples/image-config/settings.yaml", None)
+        },
     ]
 }
 
@@ -105,6 +116,7 @@ fn inputs(scratch: &Path) -> Vec<Input> {
         "examples/mutation/manifests",
         "examples/signatures/manifests",
         "examples/everywhere/manifests",
+        "examples/image-config/manifests",
     ] {
         let documents = read_inputs(&[repo_root().join(dir).display().to_string()]).unwrap_or_else(|e| panic!("{e}"));
         for sourced in documents {
@@ -188,6 +200,9 @@ fn answers(
     if let Some(digests) = settings.digests {
         runner.args(["--digests", digests]);
     }
+    if let Some(configs) = settings.configs {
+        runner.args(["--image-configs", configs]);
+    }
     runner.args(["--record-host-calls", path(&session), path(&input.file)]);
     let output =
         runner.output().map_err(|e| format!("{}: {e} (build it with `make runner`)", runner_bin().display()))?;
@@ -245,6 +260,7 @@ fn kwctl_and_the_runner_give_the_same_admission_responses() {
                         settings.name,
                         settings.digests.map(|d| format!(" --digests {d}")).unwrap_or_default()
                             + &settings.sigstore.map(|s| format!(" --sigstore {s}")).unwrap_or_default()
+                            + &settings.configs.map(|c| format!(" --image-configs {c}")).unwrap_or_default()
                     );
                     match answers(&kwctl, &annotated, case, input, settings) {
                         Err(why) => failures.lock().unwrap().push(format!("{what}: {why}")),

@@ -52,3 +52,45 @@ fn everywhere_example_gets_the_documented_verdicts() {
         ]
     );
 }
+
+/// examples/image-config: labels, age and user from each image's config,
+/// answered from examples/image-config/image-configs.yaml (ages relative to
+/// now, so the dates in messages move; the rest is pinned).
+#[test]
+fn image_config_example_gets_the_documented_verdicts() {
+    let root = repo_root();
+    let settings = read_settings(root.join("examples/image-config/settings.yaml").to_str().unwrap()).unwrap();
+    let documents = read_inputs(&[root.join("examples/image-config/manifests").display().to_string()]).unwrap();
+    let policy = registry_guard_e2e::policy_with_files(None, None, Some("examples/image-config/image-configs.yaml"));
+    let verdicts = check(&policy, &settings, documents).unwrap();
+    let lines: Vec<String> = verdicts.iter().map(|v| v.line()).collect();
+    assert_eq!(lines[0], "ok   Deployment prod/api");
+    assert_eq!(
+        lines[1],
+        "deny Pod dev/fork: spec.containers[0].image \"registry.corp.example/team/fork:2\": label \"org.opencontainers.image.source\" is \"https://github.com/someone-else/fork\", which does not match \"https://github.com/acme/*\" (imageConfig.labels.require)"
+    );
+    assert_eq!(
+        lines[2],
+        "deny Pod dev/private: spec.containers[0].image \"registry.corp.example/team/private:1\": its image config could not be read (imageConfig.onLookupFailure: reject): \"registry.corp.example/team/private:1\": unauthorized: authentication required"
+    );
+    let legacy = &lines[3];
+    assert!(
+        legacy.starts_with("deny CronJob batch/legacy-report: spec.jobTemplate.spec.template.spec.containers[0].image \"registry.corp.example/team/legacy:0.9\": label \"com.example.deprecated\" is \"true\", which matches \"true\" (imageConfig.labels.reject) and built 20"),
+        "{legacy}"
+    );
+    assert!(
+        legacy.ends_with(", 400 days ago, older than 90d (imageConfig.maxAge) and it runs as user \"root\", which is root (imageConfig.user.nonRoot)"),
+        "{legacy}"
+    );
+    // nginx is outside imageConfig.images: only the corp images were asked about.
+    let asked: Vec<&str> = verdicts.iter().flat_map(|v| v.host_calls.iter().map(|c| c.request.as_str())).collect();
+    assert_eq!(
+        asked,
+        [
+            "registry.corp.example/team/api:1.4.2",
+            "registry.corp.example/team/fork:2",
+            "registry.corp.example/team/private:1",
+            "registry.corp.example/team/legacy:0.9"
+        ]
+    );
+}

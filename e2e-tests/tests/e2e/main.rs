@@ -4,6 +4,7 @@
 
 mod differential;
 mod examples;
+mod image_config;
 mod kwctl;
 mod kwctl_packaging;
 mod limits;

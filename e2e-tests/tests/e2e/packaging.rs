@@ -33,6 +33,7 @@ fn artifacthub_package_is_in_step_with_metadata() {
     let capabilities = package["annotations"]["kubewarden/hostCapabilities"].as_str().unwrap();
     assert_eq!(capabilities, annotation("io.kubewarden.policy.hostCapabilities"), "host capabilities");
     assert!(capabilities.contains("kubewarden/oci/v2/verify"), "signatures need v2/verify");
+    assert!(capabilities.contains("kubewarden/oci/v1/oci_manifest_config"), "imageConfig needs oci_manifest_config");
     let questions = std::fs::read_to_string(repo_root().join("questions-ui.yml")).unwrap();
     assert_eq!(package["annotations"]["kubewarden/questions-ui"].as_str(), Some(questions.as_str()));
 }
@@ -91,6 +92,7 @@ fn questions_ui_covers_every_setting() {
         "signatures",
         "modifyImagesWithDigest",
         "imageFields",
+        "imageConfig",
     ] {
         assert!(variables.iter().any(|v| v == setting), "questions-ui.yml lacks {setting}");
     }

@@ -3,16 +3,18 @@
 //! (`allow: images` accepted unchanged, `deny: images` rejected,
 //! `rewrite: image => image` accepted and rewritten, `warn: image` accepted
 //! unchanged with a warning; digests come from examples/mutation/digests.yaml,
-//! signatures from examples/signatures/sigstore.yaml);
+//! signatures from examples/signatures/sigstore.yaml, image configs from
+//! examples/image-config/image-configs.yaml);
 //! every ```yaml settings-invalid block must be refused with the message its
 //! `<!-- error: … -->` line quotes; every ClusterAdmissionPolicy (```yaml
 //! policy) must carry valid settings, and be mutating exactly when they mutate.
 
-use registry_guard_e2e::{pod, policy, policy_with_host, repo_root, request};
+use registry_guard_e2e::{pod, policy, policy_with_files, repo_root, request};
 use serde_json::Value;
 
 const DIGESTS: &str = "examples/mutation/digests.yaml";
 const SIGSTORE: &str = "examples/signatures/sigstore.yaml";
+const CONFIGS: &str = "examples/image-config/image-configs.yaml";
 
 struct Block {
     line: usize,
@@ -85,7 +87,8 @@ fn expectation(text: &str) -> Expectation {
 /// The policy's answer for a Pod running `image`, with the README's digests
 /// and signatures.
 fn respond(settings: &Value, image: &str) -> registry_guard_runner::host::ValidationResponse {
-    policy_with_host(Some(DIGESTS), Some(SIGSTORE)).validate(&request("CREATE", &pod(&[image])), settings)
+    policy_with_files(Some(DIGESTS), Some(SIGSTORE), Some(CONFIGS))
+        .validate(&request("CREATE", &pod(&[image])), settings)
 }
 
 fn rewritten_image(response: &registry_guard_runner::host::ValidationResponse) -> Option<&str> {

@@ -1,0 +1,136 @@
+//! Reads `imageConfig`: rules on the image's own OCI config.
+//!
+//! ```yaml
+//! imageConfig:
+//!   images: ["registry.corp.example/*"]   # optional; image patterns, as images.allow
+//!   labels:
+//!     require: {"org.opencontainers.image.source": "https://github.com/acme/*"}
+//!     reject: {"com.example.deprecated": "true"}
+//!   maxAge: 90d                            # s, m, h or d
+//!   user: {nonRoot: true}
+//!   onLookupFailure: reject                # or allow
+//! ```
+//!
+//! A section with no rule is an error (it would only cost lookups), as is
+//! an empty `images` list (it would apply to nothing: write no section).
+
+use super::{Document, Map, Reader, describe, get};
+use crate::rules::glob::Glob;
+use crate::rules::image_config::{ConfigRule, LabelRule, parse_age};
+use crate::rules::image_pattern::ImageSet;
+
+const KEYS: &[&str] = &["images", "labels", "maxAge", "user", "onLookupFailure"];
+const LABEL_KEYS: &[&str] = &["require", "reject"];
+const USER_KEYS: &[&str] = &["nonRoot"];
+
+impl Reader {
+    /// The `imageConfig` section; `None` when absent, null or invalid.
+    pub(super) fn image_config<'d>(&mut self, value: &'d Document<'_>) -> Option<ConfigRule<'d>> {
+        let section = self.object("imageConfig", value, KEYS)?;
+        let errors = self.errors.len();
+        let mut rule = ConfigRule::default();
+        if let Some(images) = get(section, "images").filter(|v| !matches!(v, Document::Null)) {
+            rule.images = self.config_images(images);
+        }
+        if let Some(labels) = get(section, "labels")
+            && let Some(labels) = self.object("imageConfig.labels", labels, LABEL_KEYS)
+        {
+            rule.require = self.label_rules(labels, "require");
+            rule.reject = self.label_rules(labels, "reject");
+        }
+        match get(section, "maxAge") {
+            None | Some(Document::Null) => {}
+            Some(Document::String(age)) => match parse_age(age) {
+                Ok(seconds) => rule.max_age = Some((seconds, age.as_ref())),
+                Err(why) => self.error("imageConfig.maxAge", why),
+            },
+            Some(Document::Number(n)) => self.error(
+                "imageConfig.maxAge",
+                format_args!("the number {n} has no unit; write it as \"{n}d\", \"{n}h\", \"{n}m\" or \"{n}s\""),
+            ),
+            Some(other) => self.error(
+                "imageConfig.maxAge",
+                format_args!("expected an age such as 90d (s, m, h or d), found {}", describe(other)),
+            ),
+        }
+        if let Some(user) = get(section, "user")
+            && let Some(user) = self.object("imageConfig.user", user, USER_KEYS)
+        {
+            rule.non_root = self.boolean("imageConfig.user.nonRoot", get(user, "nonRoot"));
+        }
+        match get(section, "onLookupFailure") {
+            None | Some(Document::Null) => {}
+            Some(Document::String(s)) if s == "reject" => {}
+            Some(Document::String(s)) if s == "allow" => rule.allow_on_failure = true,
+            Some(Document::String(s)) => {
+                self.error("imageConfig.onLookupFailure", format_args!("expected reject or allow, found {s:?}"))
+            }
+            Some(other) => self.error(
+                "imageConfig.onLookupFailure",
+                format_args!("expected reject or allow, found {}", describe(other)),
+            ),
+        }
+        if self.errors.len() > errors {
+            return None;
+        }
+        if rule.require.is_empty() && rule.reject.is_empty() && rule.max_age.is_none() && !rule.non_root {
+            self.error("imageConfig", "has no rule: set labels.require, labels.reject, maxAge or user.nonRoot");
+            return None;
+        }
+        Some(rule)
+    }
+
+    fn config_images<'d>(&mut self, value: &'d Document<'_>) -> Option<ImageSet<'d>> {
+        let path = "imageConfig.images";
+        let entries = self.strings(path, Some(value))?;
+        if entries.is_empty() {
+            self.error(path, "is empty, so the section applies to no image: remove imageConfig, or name images");
+            return None;
+        }
+        let mut set = ImageSet::default();
+        for (i, entry) in entries {
+            if let Err(why) = set.insert(entry) {
+                self.error(&format!("{path}[{i}]"), why);
+            }
+        }
+        set.finish(self.lookups);
+        Some(set)
+    }
+
+    /// `labels.require` or `labels.reject`: label name → value pattern.
+    fn label_rules<'d>(&mut self, labels: &'d Map<'_>, list: &str) -> Vec<LabelRule<'d>> {
+        let path = format!("imageConfig.labels.{list}");
+        let entries = match get(labels, list) {
+            None | Some(Document::Null) => return Vec::new(),
+            Some(Document::Object(entries)) => entries,
+            Some(other) => {
+                self.error(
+                    &path,
+                    format_args!("expected a mapping of label names to value patterns, found {}", describe(other)),
+                );
+                return Vec::new();
+            }
+        };
+        let mut rules = Vec::with_capacity(entries.len());
+        for (label, pattern) in entries {
+            let at = format!("{path}[{label:?}]");
+            if label.is_empty() {
+                self.error(&path, "a label name is empty");
+                continue;
+            }
+            match pattern {
+                Document::String(pattern) => {
+                    rules.push(LabelRule { label: label.as_ref(), pattern: pattern.as_ref(), glob: Glob::new(pattern) })
+                }
+                other => self.error(
+                    &at,
+                    format_args!(
+                        "expected a value pattern (a string: * and ? are wildcards), found {}",
+                        describe(other)
+                    ),
+                ),
+            }
+        }
+        rules
+    }
+}
