@@ -6,7 +6,8 @@ POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
 
-.PHONY: bench baseline accept-all fuzz run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target
+.PHONY: bench baseline accept-all fuzz run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target \
+	playground playground-serve playground-test
 
 # wasm-opt (binaryen, pinned by tools/binaryen/package-lock.json), from npm.
 WASM_OPT := tools/binaryen/node_modules/.bin/wasm-opt
@@ -90,7 +91,7 @@ accept-all: $(WASM_OPT)
 fuzz:
 	bash scripts/fuzz.sh
 
-test: fmt-check lint unit-tests e2e-tests
+test: fmt-check lint unit-tests e2e-tests playground-test
 
 unit-tests:
 	$(CARGO) test --locked --workspace --exclude registry-guard-e2e
@@ -116,6 +117,51 @@ fmt:
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
+# The playground (playground/): the policy's own code for the browser, built
+# for wasm32-unknown-unknown and bound with wasm-bindgen-cli, installed here
+# at exactly the version of the wasm-bindgen crate in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ {getline; gsub(/"/, "", $$3); print $$3}' Cargo.lock)
+WASM_BINDGEN := tools/wasm-bindgen/bin/wasm-bindgen
+PLAYGROUND_WASM := $(TARGET_DIR)/wasm32-unknown-unknown/release/registry_guard_playground.wasm
+PLAYGROUND_SOURCES := $(shell find playground/src playground/web runner/src -type f) playground/Cargo.toml runner/Cargo.toml \
+	$(POLICY_SOURCES)
+
+$(WASM_BINDGEN): Cargo.lock
+	@if ! $(WASM_BINDGEN) --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)"; then \
+		echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) into tools/wasm-bindgen"; \
+		$(CARGO) install --locked wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root tools/wasm-bindgen; \
+	fi
+	touch $@
+
+playground/dist/index.html: $(PLAYGROUND_SOURCES) $(WASM_BINDGEN) $(WASM_OPT)
+	@if command -v rustup >/dev/null; then rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target add wasm32-unknown-unknown; fi
+	$(CARGO) build --locked --release --target wasm32-unknown-unknown -p registry-guard-playground
+	rm -rf playground/dist
+	$(WASM_BINDGEN) --target web --no-typescript --out-dir playground/dist/pkg $(PLAYGROUND_WASM)
+	$(WASM_OPT) $(WASM_OPT_FLAGS) playground/dist/pkg/registry_guard_playground_bg.wasm \
+		-o playground/dist/pkg/registry_guard_playground_bg.wasm
+	cp playground/web/* playground/dist/
+	@echo "playground/dist: $$(wc -c < playground/dist/pkg/registry_guard_playground_bg.wasm) bytes of wasm"
+
+# playground/dist: a folder to copy to any static host.
+playground: playground/dist/index.html
+
+playground-serve: playground
+	@echo "http://127.0.0.1:$(or $(PORT),8000)/"
+	python3 -m http.server --bind 127.0.0.1 --directory playground/dist $(or $(PORT),8000)
+
+# The browser test (headless Debian chromium, playwright-core from npm); it
+# writes the README's screenshot. Skipped without chromium, except in CI.
+CHROMIUM ?= /usr/bin/chromium
+playground-test: playground
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if [ -n "$$CI" ]; then echo "chromium is missing (CI installs it: apt-get install -y chromium)"; exit 1; fi; \
+		echo "chromium is not installed: skipping the playground's browser test (apt-get install -y chromium)"; exit 0; \
+	fi; \
+	npm ci --prefix playground/tests --no-audit --no-fund --loglevel=error && \
+	CHROMIUM=$(CHROMIUM) node playground/tests/browser.mjs playground/dist docs/playground.png
+
 clean:
 	$(CARGO) clean
-	rm -rf policy.wasm annotated-policy.wasm tools/binaryen/node_modules
+	rm -rf policy.wasm annotated-policy.wasm tools/binaryen/node_modules tools/wasm-bindgen playground/dist \
+		playground/tests/node_modules

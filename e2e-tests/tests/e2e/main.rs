@@ -11,6 +11,7 @@ mod limits;
 mod malformed;
 mod mutation;
 mod packaging;
+mod playground;
 mod readme;
 mod settings;
 mod signatures;
