@@ -18,7 +18,7 @@ setup() {
 @test "check: all allowed exits 0" {
   run "$RG" check --settings examples/settings.yaml examples/manifests/api-deployment.yaml
   [ "$status" -eq 0 ]
-  [ "$output" = "ok   Deployment prod/api" ]
+  [ "$output" = $'ok   Deployment prod/api\n1 object: 1 ok, 0 denied, 0 mutated, 0 warnings' ]
 }
 
 @test "check: reads stdin, multi-document YAML and List kinds" {
@@ -123,7 +123,8 @@ setup() {
   [[ "$output" == *'     host: kubewarden/oci/v1/manifest_digest "registry.corp.example/dockerhub/library/nginx:1.25" → {"digest":"sha256:251ad317'* ]]
   [[ "$output" == *'     host: kubewarden/oci/v1/manifest_digest "quay.io/team/cache:7.2" → error: unauthorized: authentication required'* ]]
   [[ "$output" == *'     patch: {"op":"replace","path":"/spec/template/spec/initContainers/0/image","value":"registry.corp.example/dockerhub/library/busybox:1.36@sha256:ab512471'* ]]
-  [[ "${lines[-1]}" == 'deny Pod dev/scratch: spec.containers[0].image "ubuntu" (mirrored to "registry.corp.example/dockerhub/library/ubuntu")'* ]]
+  [[ "${lines[-2]}" == 'deny Pod dev/scratch: spec.containers[0].image "ubuntu" (mirrored to "registry.corp.example/dockerhub/library/ubuntu")'* ]]
+  [ "${lines[-1]}" = "2 objects: 0 ok, 1 denied, 1 mutated, 1 warning" ]
 }
 
 @test "check: --output json carries the patch, the mutated object and the host calls" {
@@ -197,4 +198,62 @@ setup() {
   [[ "$output" == *'deny ImageStream '*'spec.tags['* ]]
   [[ "$output" == *'warning: '*'is a Tekton parameter or result reference'* ]]
   [[ "$output" == *'ok   ClusterAdmissionPolicy psp-policy-from-https'* ]]
+}
+
+@test "check: a summary closes the output, on stderr; --quiet prints only denials, mutations and warnings" {
+  run "$RG" check --quiet --settings examples/settings.yaml examples/manifests
+  [ "$status" -eq 1 ]
+  [ "${#lines[@]}" -eq 4 ]
+  [[ "${lines[0]}" == "deny Pod dev/debug: "* ]]
+  [[ "$output" != *"ok   Deployment prod/api"* ]]
+  [ "${lines[-1]}" = "5 objects: 2 ok, 3 denied, 0 mutated, 0 warnings" ]
+  # stdout alone has no summary.
+  stdout=$("$RG" check --quiet --settings examples/settings.yaml examples/manifests 2>/dev/null || true)
+  [[ "$stdout" != *"objects:"* ]]
+}
+
+@test "check: --format github puts each denial on the line of its image, in every document of a file" {
+  printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n    - name: ok\n      image: quay.io/a:1\n---\n# Source: chart/templates/b.yaml\napiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n  initContainers:\n    - name: init\n      image: busybox:1.36\n  containers:\n    - name: c\n      image: nginx\n' > "$BATS_TEST_TMPDIR/two.yaml"
+  run "$RG" check --format github --settings "$SETTINGS" "$BATS_TEST_TMPDIR/two.yaml"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"::error file=$BATS_TEST_TMPDIR/two.yaml,line=16,title=registry-guard denied Pod b::spec.initContainers[0].image \"busybox:1.36\": "* ]]
+  [[ "$output" == *"::error file=$BATS_TEST_TMPDIR/two.yaml,line=19,title=registry-guard denied Pod b::spec.containers[0].image \"nginx\": "* ]]
+  [ "$(grep -c '^::error' <<< "$output")" -eq 2 ]
+}
+
+@test "check: --format junit is one test case per object, a failure per denial" {
+  run --separate-stderr "$RG" check --format junit --settings examples/settings.yaml examples/manifests
+  [ "$status" -eq 1 ]
+  printf '%s' "$output" > "$BATS_TEST_TMPDIR/junit.xml"
+  run python3 -c 'import sys, xml.etree.ElementTree as ET; s = ET.parse(sys.argv[1]).getroot().find("testsuite"); print(s.get("tests"), s.get("failures"), len(s.findall("testcase")), len(s.findall("testcase/failure")))' "$BATS_TEST_TMPDIR/junit.xml"
+  [ "$output" = "5 3 5 3" ]
+}
+
+@test "check: helm template output piped to stdin (-)" {
+  run bash -c "cat examples/manifests/*.yaml | sed 's/^apiVersion: apps\/v1$/---\napiVersion: apps\/v1/' | '$RG' check --quiet --settings examples/settings.yaml -"
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "${lines[-1]}" == *" objects: "*" denied, "* ]]
+}
+
+@test "import: prints settings that registry-guard settings accepts, each rule commented with its source" {
+  run --separate-stderr "$RG" import "$BATS_TEST_DIRNAME/fixtures/import/kyverno-restrict-image-registries.yaml" \
+    "$BATS_TEST_DIRNAME/fixtures/import/gatekeeper-constraints.yaml"
+  [ "$status" -eq 0 ]
+  printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/imported.yaml"
+  [[ "$output" == *'# NOTE: '*'validationFailureAction Enforce → deploy the ClusterAdmissionPolicy with mode: protect'* ]]
+  [[ "$output" == *"Gatekeeper's prefix also admitted gcr.io.evil.com/x: not here"* ]]
+  run "$RG" settings "$BATS_TEST_TMPDIR/imported.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *": valid" ]]
+}
+
+@test "import: what cannot be translated is listed on stderr, exit 1 unless --partial" {
+  run --separate-stderr "$RG" import "$BATS_TEST_DIRNAME/fixtures/import/kyverno-untranslatable.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"not translated:"*"preconditions (JMESPath over the request) cannot be translated"* ]]
+  [[ "$output" == *'- "quay.io/acme/*"'* ]]
+  run --separate-stderr "$RG" import --partial "$BATS_TEST_DIRNAME/fixtures/import/kyverno-untranslatable.yaml"
+  [ "$status" -eq 0 ]
 }

@@ -24,6 +24,11 @@
 //!    rule of the section (labels, age, user). A failed read refuses the
 //!    image, or warns (`onLookupFailure: allow`).
 //!
+//! An image that an `exemptImages` pattern matches (as written, or where a
+//! mirror moved it) skips the registries, images, tags and digests rules of
+//! steps 3 and 5, with a warning naming the exemption; signatures, mirrors,
+//! pinning and image configs still apply.
+//!
 //! After pinning, the rules run again on the pinned image, so a digest in
 //! `images.reject` refuses a tag that points to it. The rewritten image
 //! keeps the user's spelling when only a digest is added (`nginx:1.25` →
@@ -69,9 +74,22 @@ struct Subject<'a, 'f> {
     source: Image<'a>,
     /// Where a mirror moved it, and that image written out.
     moved: Option<(Image<'a>, String)>,
+    /// The `exemptImages` pattern it matches: the registries, images, tags
+    /// and digests rules do not apply.
+    exempt: Option<String>,
 }
 
 impl<'a> Subject<'a, '_> {
+    /// The registries, images, tags and digests rules, unless exempt.
+    fn decide(&self, policy: &Policy<'_>, image: &Image<'_>) -> Vec<Reason> {
+        if self.exempt.is_some() { Vec::new() } else { rules::decide(policy, image) }
+    }
+
+    /// `digests.require` applies (the image is not exempt).
+    fn requires_digest(&self, policy: &Policy<'_>) -> bool {
+        policy.require_digest && self.exempt.is_none()
+    }
+
     /// The image the rules see: mirrored when a mirror moved it.
     fn image(&self) -> &Image<'a> {
         self.moved.as_ref().map_or(&self.source, |(image, _)| image)
@@ -94,7 +112,7 @@ impl<'a> Subject<'a, '_> {
     fn pin(&self, policy: &Policy<'_>, digest: &str) -> Outcome {
         let image = self.image();
         let pinned = Image { tag: image.tag_for_rules(), digest: Some(digest), ..image.clone() };
-        let reasons = rules::decide(policy, &pinned);
+        let reasons = self.decide(policy, &pinned);
         if !reasons.is_empty() {
             return self.refused(Some(format!("pinned to {:?}", shorten(&pinned.written()))), &reasons);
         }
@@ -136,9 +154,24 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
             return Outcome::refused(found, Some(written), None, strings(&[Reason::MirrorRefused(why)]));
         }
     };
-    let item = Subject { found, written, source, moved };
-    let outcome = decided(policy, &item, host);
-    image_config(policy, &item, outcome, host)
+    // Exempt when the image as written, or where a mirror moved it, matches.
+    let exempt = policy.exempt.as_ref().and_then(|set| {
+        set.find(&source).or_else(|| moved.as_ref().and_then(|(image, _)| set.find(image))).map(str::to_string)
+    });
+    let item = Subject { found, written, source, moved, exempt };
+    let mut outcome = image_config(policy, &item, decided(policy, &item, host), host);
+    if let Some(rule) = &item.exempt
+        && outcome.violation.is_none()
+    {
+        let shown = subject(&found.field, Some(written), item.note().as_deref());
+        let warning =
+            format!("{shown} is exempt from the registries, images, tags and digests rules (exemptImages: {rule:?})");
+        outcome.warning = Some(match outcome.warning.take() {
+            Some(earlier) => format!("{warning}; {earlier}"),
+            None => warning,
+        });
+    }
+    outcome
 }
 
 /// Steps 2-5 for a parsed image: the rules, signatures and pinning.
@@ -157,7 +190,7 @@ fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>)
     // (digests.pin); never an image that names a digest already.
     let pins =
         item.image().digest.is_none() && (policy.pin != Pin::Never || (policy.pin_verified && !signers.is_empty()));
-    let mut reasons = rules::decide(policy, item.image());
+    let mut reasons = item.decide(policy, item.image());
     if pins {
         reasons.retain(|r| *r != Reason::DigestRequired);
     }
@@ -182,7 +215,7 @@ fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>)
             }
             let shown = subject(&found.field, Some(written), item.note().as_deref());
             let warning = format!("{shown} was not pinned (digests.pin: attempt): the digest of {query:?}: {error}");
-            if policy.require_digest {
+            if item.requires_digest(policy) {
                 let mut outcome = item.refused(item.note(), &[Reason::DigestRequired]);
                 outcome.warning = Some(warning);
                 return outcome;
@@ -290,7 +323,7 @@ fn verified(
         Some(digest) if pins => return item.pin(policy, &digest),
         _ => {}
     }
-    if policy.require_digest && item.image().digest.is_none() {
+    if item.requires_digest(policy) && item.image().digest.is_none() {
         return item.refused(item.note(), &[Reason::DigestRequired]);
     }
     Outcome { rewrite: item.mirrored(), ..Outcome::default() }

@@ -254,7 +254,7 @@ fn invalid_settings_reject_every_request() {
     assert!(!ok);
     assert_eq!(
         message,
-        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig"
+        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages"
     );
 }
 
@@ -516,4 +516,46 @@ fn image_fields_settings_errors_name_their_path() {
         verdict["message"],
         "imageFields[0].paths[0]: \"spec.x[0]\": expected [*] after \"x\", found \"[0]\" (only [*], every element of a list, is supported); imageFields[1].apiGroup: expected a string, found the number 5; imageFields[1]: kind is missing; imageFields[1].paths: is empty: name at least one path; unknown setting \"imageFields[2].extra\"; expected one of: apiGroup, kind, paths; imageFields[2].paths: expected a list of strings, found the string \"spec.image\" (write [\"spec.image\"]); imageFields[3]: expected a mapping, found the string \"C\""
     );
+}
+
+#[test]
+fn exempt_images_skip_the_source_rules_with_a_warning() {
+    let settings = json!({
+        "registries": {"allow": ["registry.corp.example"]},
+        "tags": {"reject": ["latest"]},
+        "digests": {"require": true},
+        "exemptImages": ["docker.io/datadog/agent:*", "quay.io/vendor/*"]
+    });
+    let payload = |image: &str| {
+        json!({"request": {"uid": "1", "operation": "CREATE", "object": pod(&[image])}, "settings": settings.clone()})
+            .to_string()
+    };
+    let response = respond(payload("datadog/agent:7").as_bytes());
+    assert!(response.accepted, "{:?}", response.message);
+    assert_eq!(
+        response.warnings.unwrap(),
+        [
+            "spec.containers[0].image \"datadog/agent:7\" is exempt from the registries, images, tags and digests rules (exemptImages: \"docker.io/datadog/agent:*\")"
+        ]
+    );
+    // Every spelling of the exempt image, and nothing else.
+    assert!(respond(payload("index.docker.io/datadog/agent:7").as_bytes()).accepted);
+    assert!(!respond(payload("docker.io/datadog/agent-evil:7").as_bytes()).accepted);
+    assert!(!respond(payload("datadog/other:7").as_bytes()).accepted);
+}
+
+#[test]
+fn exempt_images_are_still_mirrored_pinned_and_verified() {
+    let settings = json!({
+        "registries": {"allow": ["mirror.corp"]},
+        "mirrors": [{"from": "docker.io", "to": "mirror.corp/hub"}],
+        "digests": {"pin": "required"},
+        "exemptImages": ["docker.io/library/redis:*"]
+    });
+    // Exempt as written; mirrored, and pinned (the pin fails: refused).
+    let (response, asked) = respond_with_registry(settings.clone(), "CREATE", &pod(&["redis:7"]));
+    assert_eq!(asked, ["mirror.corp/hub/library/redis:7"]);
+    assert!(response.message.unwrap().contains("its digest could not be looked up (digests.pin: required)"));
+    let (response, _) = respond_with_registry(settings, "CREATE", &pod(&["nginx:1.25"]));
+    assert!(response.accepted);
 }

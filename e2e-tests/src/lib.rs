@@ -99,3 +99,12 @@ pub fn read_yaml(relative: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"));
     serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
+
+/// `$REGISTRY_GUARD_BIN`, else the runner `make runner` builds.
+pub fn runner_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("REGISTRY_GUARD_BIN") {
+        return PathBuf::from(bin);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from);
+    target.join("debug/registry-guard")
+}

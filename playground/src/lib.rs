@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::wasm_bindgen;
 
-mod locate;
+use registry_guard_runner::locate;
 
 /// Everything the page shows.
 #[derive(Debug, Default, Serialize, PartialEq)]

@@ -34,6 +34,11 @@ pub struct Verdict {
     /// The host capabilities the policy called, and their answers.
     #[serde(rename = "hostCalls", skip_serializing_if = "Vec::is_empty")]
     pub host_calls: Vec<HostCall>,
+    /// The line of its file where the object's document starts, and the
+    /// document's text (for the line of each field: `report.rs`).
+    pub line: usize,
+    #[serde(skip)]
+    pub text: String,
     /// For AdmissionReview/AdmissionRequest inputs: the response as kwctl prints it.
     #[serde(rename = "admissionResponse", skip_serializing_if = "Option::is_none")]
     pub admission_response: Option<AdmissionResponse>,
@@ -82,6 +87,8 @@ pub fn check(instance: &PolicyInstance, settings: &Value, documents: Vec<Sourced
             verdicts.push(Verdict {
                 source: sourced.source.clone(),
                 document: sourced.index,
+                line: sourced.line,
+                text: sourced.text.clone(),
                 kind: text("/kind/kind").unwrap_or_else(|| "object".into()),
                 namespace: text("/namespace").or_else(|| text("/object/metadata/namespace")),
                 name: text("/name").or_else(|| text("/object/metadata/name")),

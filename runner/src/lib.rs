@@ -24,8 +24,12 @@ pub mod check;
 #[cfg(feature = "host")]
 pub mod host;
 pub mod image_configs;
+pub mod import;
+pub mod locate;
 pub mod manifests;
 pub mod patch;
+#[cfg(feature = "host")]
+pub mod report;
 pub mod sigstore;
 
 use std::path::PathBuf;

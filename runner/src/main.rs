@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use registry_guard_runner::bench::{self, BenchConfig};
 use registry_guard_runner::capabilities::{self, Host};
-use registry_guard_runner::check::check;
+use registry_guard_runner::check::{self, check};
 use registry_guard_runner::host::{PolicyInstance, PolicyModule};
-use registry_guard_runner::{default_policy_path, manifests};
+use registry_guard_runner::{default_policy_path, import, manifests, report};
 use serde_json::Value;
 
 const USAGE: &str = "\
@@ -17,9 +17,10 @@ registry-guard: check Kubernetes manifests against the registry-guard policy, of
 
 Usage:
   registry-guard check [--policy PATH] [--settings FILE] [--digests FILE] [--sigstore FILE] [--image-configs FILE]
-                       [--output text|json]
+                       [--format text|json|github|junit] [--quiet]
                        [--show-mutation] [--show-host-calls] [--record-host-calls FILE] INPUT...
   registry-guard settings [--policy PATH] FILE
+  registry-guard import [--partial] FILE...
   registry-guard bench [--policy PATH] [--baseline PATH] [--accept-all PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
   registry-guard help
 
@@ -31,7 +32,12 @@ is and answered with the AdmissionResponse, as kwctl prints it.
 Options:
   --policy PATH     the policy module (default: $REGISTRY_GUARD_POLICY, else ./policy.wasm)
   --settings FILE   policy settings, YAML or JSON (default: {}, which allows everything)
-  --output FORMAT   text (one line per object, the default) or json
+  --format FORMAT   text (one line per object, the default), json, github (GitHub Actions
+                    annotations on the line of each offending field) or junit (JUnit XML,
+                    one test case per object); --output is the same option
+  --quiet           text: only denials, mutations and warnings
+                    A closing summary (12 objects: 9 ok, 2 denied, 1 mutated, 3 warnings)
+                    goes to stderr for every format but json.
   --digests FILE    answer the policy's manifest digest lookups (digests.pin) from
                     this YAML file of `image: digest` or `image: {error: message}`;
                     images not in it are answered: manifest unknown
@@ -56,9 +62,18 @@ Options:
   --iterations N    bench: timed validate calls per fixture (default 5000)
   --evaluations N   bench: evaluations in the memory check (default 100000)
 
+import reads Kyverno ClusterPolicy/Policy (validate.pattern image globs,
+verifyImages), Gatekeeper constraints (K8sAllowedRepos, K8sDisallowedRepos,
+K8sDisallowedTags, K8sImageDigests, exemptImages), OpenShift image configs
+(allowedRegistriesForImport, registrySources) and Kubewarden trusted-repos or
+verify-image-signatures settings, and prints registry-guard settings, each
+rule commented with its source. What cannot be translated is listed on stderr.
+  --partial         import: exit 0 even when something could not be translated
+
 Exit status:
   check:    0 all allowed, 1 something denied, 2 usage, settings or input error
   settings: 0 valid, 1 invalid, 2 usage or input error
+  import:   0 all translated (or --partial), 1 something not translated, 2 usage or input error
   bench:    0 every target met, 1 a target missed, 2 usage or input error";
 
 /// A failure that ends the command with exit status 2.
@@ -91,7 +106,9 @@ struct Options {
     show_mutation: bool,
     show_host_calls: bool,
     record_host_calls: Option<PathBuf>,
-    json: bool,
+    format: Format,
+    quiet: bool,
+    partial: bool,
     baseline: Option<PathBuf>,
     accept_all: Option<PathBuf>,
     fixtures: Option<PathBuf>,
@@ -120,10 +137,14 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
             "--fixtures" => options.fixtures = Some(PathBuf::from(value("--fixtures")?)),
             "--iterations" => options.iterations = Some(number("--iterations", &value("--iterations")?)?),
             "--evaluations" => options.evaluations = Some(number("--evaluations", &value("--evaluations")?)?),
-            "--output" => match value("--output")?.as_str() {
-                "text" => options.json = false,
-                "json" => options.json = true,
-                other => return Err(Fatal(format!("--output must be text or json, not {other:?}"))),
+            "--quiet" => options.quiet = true,
+            "--partial" => options.partial = true,
+            flag @ ("--output" | "--format") => match value(flag)?.as_str() {
+                "text" => options.format = Format::Text,
+                "json" => options.format = Format::Json,
+                "github" => options.format = Format::Github,
+                "junit" => options.format = Format::Junit,
+                other => return Err(Fatal(format!("{flag} must be text, json, github or junit, not {other:?}"))),
             },
             "-" => options.inputs.push(arg.clone()),
             flag if flag.starts_with('-') => return Err(Fatal(format!("unknown option {flag}\n\n{USAGE}"))),
@@ -146,6 +167,7 @@ fn run(args: &[String]) -> Result<u8, Fatal> {
         }
         "check" => run_check(parse_options(rest)?),
         "settings" => run_settings(parse_options(rest)?),
+        "import" => run_import(parse_options(rest)?),
         "bench" => run_bench(parse_options(rest)?),
         other => Err(Fatal(format!("unknown command {other:?}\n\n{USAGE}"))),
     }
@@ -171,6 +193,29 @@ fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
         )));
     }
     Ok(PolicyModule::load(&path)?.instantiate_with(Arc::new(host))?)
+}
+
+/// `import`: other engines' image policies as registry-guard settings.
+fn run_import(options: Options) -> Result<u8, Fatal> {
+    if options.inputs.is_empty() {
+        return Err(Fatal(format!("import needs at least one FILE (or - for stdin)\n\n{USAGE}")));
+    }
+    let documents = manifests::read_inputs(&options.inputs)?;
+    let imported = import::Imported::read(&documents);
+    let settings = imported.settings();
+    // What is printed must be settings the policy accepts.
+    if let Err(e) = registry_guard::settings::check_json(settings.to_string().as_bytes()) {
+        return Err(Fatal(format!("the imported settings are not valid ({e}); please report this")));
+    }
+    print!("{}", imported.yaml());
+    if imported.untranslatable.is_empty() {
+        return Ok(0);
+    }
+    eprintln!("registry-guard import: not translated:");
+    for item in &imported.untranslatable {
+        eprintln!("  - {item}");
+    }
+    Ok(if options.partial { 0 } else { 1 })
 }
 
 fn run_settings(options: Options) -> Result<u8, Fatal> {
@@ -209,10 +254,32 @@ fn run_check(options: Options) -> Result<u8, Fatal> {
         let session = capabilities::kwctl_session(&calls)?;
         std::fs::write(file, session).map_err(|e| Fatal(format!("{}: cannot write: {e}", file.display())))?;
     }
-    if options.json {
-        println!("{}", serde_json::to_string_pretty(&verdicts)?);
-    } else {
-        for verdict in &verdicts {
+    match options.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&verdicts)?),
+        Format::Github => {
+            for line in report::github(&verdicts) {
+                println!("{line}");
+            }
+        }
+        Format::Junit => println!("{}", report::junit(&verdicts)),
+        Format::Text => print_text(&options, &verdicts)?,
+    }
+    if options.format != Format::Json {
+        // On stderr: stdout stays what the format says (one AdmissionResponse
+        // for a request, annotations, XML).
+        eprintln!("{}", report::summary(&verdicts));
+    }
+    Ok(if verdicts.iter().all(|v| v.allowed) { 0 } else { 1 })
+}
+
+/// The text format: one line per object, then its warnings, host calls and
+/// patch as asked; with `--quiet`, only denials, mutations and warnings.
+fn print_text(options: &Options, verdicts: &[check::Verdict]) -> Result<(), Fatal> {
+    {
+        for verdict in verdicts {
+            if options.quiet && verdict.allowed && verdict.patch.is_none() && verdict.warnings.is_empty() {
+                continue;
+            }
             match &verdict.admission_response {
                 Some(response) => println!("{}", serde_json::to_string_pretty(response)?),
                 None => println!("{}", verdict.line()),
@@ -237,7 +304,17 @@ fn run_check(options: Options) -> Result<u8, Fatal> {
             }
         }
     }
-    Ok(if verdicts.iter().all(|v| v.allowed) { 0 } else { 1 })
+    Ok(())
+}
+
+/// `--format`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    #[default]
+    Text,
+    Json,
+    Github,
+    Junit,
 }
 
 fn run_bench(options: Options) -> Result<u8, Fatal> {

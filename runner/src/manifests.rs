@@ -17,6 +17,10 @@ pub struct Sourced {
     /// 1-based position of the document in its file.
     pub index: usize,
     pub value: Value,
+    /// The line of the file where the document starts (1-based), and its
+    /// text, for pointing at the line of a field (`locate.rs`).
+    pub line: usize,
+    pub text: String,
 }
 
 /// Reads every document of every input, in order.
@@ -60,23 +64,55 @@ fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// Parses a text of YAML documents, or of JSON values.
 pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Sourced>, String> {
     let mut out = Vec::new();
-    let mut push = |index: usize, value: Value| {
-        if !value.is_null() {
-            out.push(Sourced { source: source.to_string(), index, value });
-        }
-    };
     if text.trim_start().starts_with(['{', '[']) {
         for (i, value) in serde_json::Deserializer::from_str(text).into_iter::<Value>().enumerate() {
-            push(i + 1, value.map_err(|e| format!("{source}: document {}: invalid JSON: {e}", i + 1))?);
+            let value = value.map_err(|e| format!("{source}: document {}: invalid JSON: {e}", i + 1))?;
+            if !value.is_null() {
+                out.push(Sourced { source: source.to_string(), index: i + 1, value, line: 1, text: String::new() });
+            }
         }
     } else {
+        let spans = yaml_documents(text);
         for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
             let value =
                 Value::deserialize(document).map_err(|e| format!("{source}: document {}: invalid YAML: {e}", i + 1))?;
-            push(i + 1, value);
+            if !value.is_null() {
+                let (line, text) = spans.get(i).cloned().unwrap_or((1, String::new()));
+                out.push(Sourced { source: source.to_string(), index: i + 1, value, line, text });
+            }
         }
     }
     Ok(out)
+}
+
+/// Where each YAML document of `text` starts (1-based line) and its text,
+/// in the order serde_yaml reads them: a `---` line starts a document,
+/// except the first one before any content, which starts the first.
+fn yaml_documents(text: &str) -> Vec<(usize, String)> {
+    let mut documents: Vec<(usize, String)> = vec![(1, String::new())];
+    let mut has_content = false;
+    for (n, line) in text.lines().enumerate() {
+        let marker = line == "---" || line.starts_with("--- ") || line.starts_with("---\t");
+        if marker {
+            if has_content {
+                documents.push((n + 2, String::new()));
+            } else if let Some(last) = documents.last_mut() {
+                // The explicit start of the current document.
+                *last = (n + 2, String::new());
+            }
+            has_content = false;
+            continue;
+        }
+        let trimmed = line.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') && trimmed != "..." {
+            has_content = true;
+        }
+        if let Some((_, document)) = documents.last_mut() {
+            document.push_str(line);
+            document.push('\n');
+        }
+    }
+    documents
 }
 
 /// Reads a settings file (YAML or JSON) into the JSON the host sends.
@@ -93,6 +129,16 @@ pub fn read_settings(path: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_know_their_line() {
+        let text = "# header\n---\napiVersion: v1\nkind: Pod\n---\n# Source: b.yaml\napiVersion: v1\nkind: Service\n";
+        let docs = parse_documents("t.yaml", text).unwrap();
+        assert_eq!(docs.iter().map(|d| (d.index, d.line)).collect::<Vec<_>>(), [(1, 3), (2, 6)]);
+        assert!(docs[1].text.starts_with("# Source: b.yaml\napiVersion: v1\n"));
+        let plain = parse_documents("t.yaml", "kind: Pod\n").unwrap();
+        assert_eq!(plain[0].line, 1);
+    }
 
     #[test]
     fn multi_document_yaml_with_helm_comments_and_empty_documents() {

@@ -50,6 +50,9 @@ pub struct Policy<'s> {
     /// `modifyImagesWithDigest`: an image verified by tag is pinned to the
     /// digest that was verified.
     pub pin_verified: bool,
+    /// `exemptImages`: images the registries, images, tags and digests
+    /// rules do not apply to.
+    pub exempt: Option<ImageSet<'s>>,
     /// `imageConfig`: rules on the image's own config.
     pub image_config: Option<ConfigRule<'s>>,
     /// `imageFields`: where custom resources keep images.

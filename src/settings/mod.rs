@@ -112,6 +112,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "modifyImagesWithDigest",
     "imageFields",
     "imageConfig",
+    "exemptImages",
 ];
 const LIST_KEYS: &[&str] = &["allow", "reject"];
 const DIGEST_KEYS: &[&str] = &["require", "pin"];
@@ -161,6 +162,7 @@ impl Reader {
         if let Some(signatures) = get(root, "signatures") {
             policy.signatures = self.signatures(signatures);
         }
+        policy.exempt = self.exempt_images(get(root, "exemptImages"));
         if let Some(section) = get(root, "imageConfig") {
             policy.image_config = self.image_config(section);
         }
@@ -340,6 +342,19 @@ impl Reader {
         Some(set)
     }
 
+    /// `exemptImages`: image patterns, as in `images.allow`.
+    fn exempt_images<'d>(&mut self, value: Option<&'d Document<'_>>) -> Option<ImageSet<'d>> {
+        let entries = self.strings("exemptImages", value)?;
+        let mut set = ImageSet::default();
+        for (i, entry) in entries {
+            if let Err(why) = set.insert(entry) {
+                self.error(&format!("exemptImages[{i}]"), why);
+            }
+        }
+        set.finish(self.lookups);
+        Some(set)
+    }
+
     fn boolean(&mut self, path: &str, value: Option<&Document>) -> bool {
         match value {
             None | Some(Document::Null) => false,
@@ -418,7 +433,7 @@ mod tests {
         assert_eq!(
             errors(json!({"registry": {"allow": ["a.io"]}})),
             [
-                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig"
+                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages"
             ]
         );
         assert_eq!(

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
-use registry_guard_e2e::{policy_path, repo_root};
+use registry_guard_e2e::{policy_path, repo_root, runner_bin};
 use registry_guard_runner::admission::{Document, classify, create_request};
 use registry_guard_runner::manifests::read_inputs;
 use serde_json::{Value, json};
@@ -39,15 +39,6 @@ struct Settings {
 struct Input {
     name: String,
     file: PathBuf,
-}
-
-/// `$REGISTRY_GUARD_BIN`, else the runner `make runner` builds.
-fn runner_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("REGISTRY_GUARD_BIN") {
-        return PathBuf::from(bin);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from);
-    target.join("debug/registry-guard")
 }
 
 fn settings(scratch: &Path) -> Vec<Settings> {

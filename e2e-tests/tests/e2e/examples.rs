@@ -94,3 +94,35 @@ fn image_config_example_gets_the_documented_verdicts() {
         ]
     );
 }
+
+/// examples/ci: the GitHub Actions and GitLab CI jobs the README shows are
+/// YAML of the right shape, and run `registry-guard check` with options the
+/// runner accepts.
+#[test]
+fn ci_examples_are_jobs_that_run_the_check() {
+    let root = repo_root();
+    let github: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root.join("examples/ci/github-actions.yml")).unwrap()).unwrap();
+    let steps = github["jobs"]["check"]["steps"].as_array().expect("jobs.check.steps");
+    let runs: Vec<&str> = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+    let check = runs.iter().find(|r| r.contains("registry-guard check")).expect("a step runs the check");
+    assert!(check.contains("--format github") && check.contains("--settings"), "{check}");
+    assert!(github["on"]["pull_request"].is_object());
+
+    let gitlab: serde_json::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root.join("examples/ci/gitlab-ci.yml")).unwrap()).unwrap();
+    let job = &gitlab["registry-guard"];
+    let script = job["script"][0].as_str().expect("a script line");
+    assert!(script.contains("| ./registry-guard check") && script.contains("--format junit -"), "{script}");
+    assert_eq!(job["artifacts"]["reports"]["junit"], "registry-guard.xml");
+
+    // Every option they pass is one the runner knows (its usage lists them).
+    let usage = std::process::Command::new(registry_guard_e2e::runner_bin()).arg("help").output().unwrap();
+    let usage = String::from_utf8_lossy(&usage.stdout);
+    for line in [*check, script] {
+        let (_, ours) = line.split_once("registry-guard check").unwrap();
+        for option in ours.split_whitespace().filter(|w| w.starts_with("--")) {
+            assert!(usage.contains(option), "{option} is not a registry-guard option");
+        }
+    }
+}

@@ -5,6 +5,7 @@
 mod differential;
 mod examples;
 mod image_config;
+mod import;
 mod kwctl;
 mod kwctl_packaging;
 mod limits;

@@ -228,7 +228,8 @@ fn an_admission_review_is_answered_with_a_json_patch_as_kwctl_prints_it() {
     let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "request": request("CREATE", &pod(&["nginx:1.25"]))});
     let settings = json!({"digests": {"pin": "required"}});
-    let documents = vec![Sourced { source: "review.json".into(), index: 1, value: review }];
+    let documents =
+        vec![Sourced { source: "review.json".into(), index: 1, value: review, line: 1, text: String::new() }];
     let verdicts = check(&instance(), &settings, documents).unwrap();
     let response = serde_json::to_value(verdicts[0].admission_response.as_ref().unwrap()).unwrap();
     assert_eq!(response["allowed"], true);

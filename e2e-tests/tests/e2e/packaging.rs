@@ -93,6 +93,7 @@ fn questions_ui_covers_every_setting() {
         "modifyImagesWithDigest",
         "imageFields",
         "imageConfig",
+        "exemptImages",
     ] {
         assert!(variables.iter().any(|v| v == setting), "questions-ui.yml lacks {setting}");
     }

@@ -1,6 +1,7 @@
-//! Finds the line of a settings path (`registries.allow[1]`,
-//! `imageConfig.labels.require["a"]`) in the YAML text the user typed, so
-//! that the page shows each settings error at its line. Block YAML only, by
+//! Finds the line of a field path (`registries.allow[1]`,
+//! `spec.template.spec.containers[0].image`) in a YAML document's text: the
+//! playground shows each settings error at its line, and `check --format
+//! github` puts each denial on the line of its `image:`. Block YAML only, by
 //! indentation (what people type in the editor); in flow style (`{…}`,
 //! `[…]`) or JSON the line of the deepest key found is given. `None` when
 //! even the first key is not found.
