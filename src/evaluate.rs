@@ -126,6 +126,7 @@ impl<'a> Subject<'a, '_> {
     }
 }
 
+#[inline(never)]
 pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>) -> Outcome {
     let written = match &found.image {
         Err(problem) => return Outcome::refused(found, None, None, vec![problem.clone()]),
@@ -175,6 +176,7 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
 }
 
 /// Steps 2-5 for a parsed image: the rules, signatures and pinning.
+#[inline(never)]
 fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>) -> Outcome {
     let found = item.found;
     let written = item.written;
@@ -229,6 +231,7 @@ fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>)
 /// config is read at the digest it was pinned to (or names), else at its
 /// tag, from where it is pulled (after mirrors), and must pass every rule
 /// of the section.
+#[inline(never)]
 fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcome, host: &mut HostCall<'_>) -> Outcome {
     let Some(rule) = &policy.image_config else { return outcome };
     if outcome.violation.is_some() || !rule.applies_to(item.image()) {
@@ -281,6 +284,7 @@ fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcom
 /// Step 4: every signature rule that applies must verify the image as
 /// written (normalized), all at one digest; then the image is pinned to that
 /// digest when `pins`.
+#[inline(never)]
 fn verified(
     policy: &Policy<'_>,
     item: &Subject<'_, '_>,

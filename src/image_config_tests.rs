@@ -5,7 +5,7 @@
 use kubewarden_policy_sdk::response::ValidationResponse;
 use serde_json::{Value, json};
 
-use crate::rules::image_config::now;
+use crate::rules::image_config::{now, rfc3339};
 
 const DIGEST: &str = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
 const OTHER: &str = "sha256:4444444444444444444444444444444444444444444444444444444444444444";
@@ -17,17 +17,7 @@ fn days_ago(days: i64) -> String {
 }
 
 fn seconds_ago(seconds: i64) -> String {
-    let t = now() - seconds;
-    let (z, secs) = (t.div_euclid(86_400) + 719_468, t.rem_euclid(86_400));
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    rfc3339(now() - seconds)
 }
 
 fn config(created: Option<&str>, user: Option<&str>, labels: Value) -> Value {

@@ -62,6 +62,12 @@ pub fn validate_with(bytes: &[u8], lookup: &mut Lookup<'_>) -> CallResult {
 }
 
 /// `validate`, with host capabilities answered by `host`.
+///
+/// The stages it calls are kept out of line (`#[inline(never)]` on the walk,
+/// each evaluation step and the answer): inlined, they made one 39 KB
+/// function, and a PolicyServer compiles the module at start, with a cost
+/// that grows faster than the size of the largest function (measured with
+/// `registry-guard bench`, "compile + instantiate").
 pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
     let reject = |message: String| response::reject(message, Vec::new());
     let payload = match request::discovery::read(bytes) {
@@ -131,6 +137,7 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
 /// `imageFields`: the images at the paths the settings name for the
 /// object's kind, added to `found` (a second, targeted walk of the object:
 /// the settings come after it in the payload).
+#[inline(never)]
 fn find_custom_fields<'de>(
     bytes: &'de [u8],
     policy: &rules::Policy<'_>,

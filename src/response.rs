@@ -56,6 +56,7 @@ pub fn subject(field: &str, image: Option<&str>, note: Option<&str>) -> String {
 }
 
 /// `field "image": reason and reason; field: reason; … and N more`.
+#[inline(never)]
 pub fn rejection_message(violations: &[Violation]) -> String {
     let shown: Vec<String> = violations
         .iter()
@@ -161,6 +162,7 @@ pub fn reject(message: String, warnings: Vec<String>) -> CallResult {
 /// object's bytes as received, so nothing but the images can change, and no
 /// tree of the object is built. `None` when an edit is not inside the object
 /// or not in document order (never sliced past: the caller fails closed).
+#[inline(never)]
 pub fn mutate(
     payload: &[u8],
     object: Range<usize>,

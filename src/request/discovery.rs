@@ -486,6 +486,7 @@ impl<'de> Walker<'de> {
     }
 
     /// Walks one whole value, starting in `role`, to the end of input.
+    #[inline(never)]
     fn walk(&mut self, role: Role, segment: bool) -> Result<(), String> {
         // The role and segment of the next value, set by its key.
         let (mut next_role, mut next_segment) = (role, segment);

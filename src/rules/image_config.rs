@@ -267,6 +267,22 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Unix seconds as RFC 3339 in UTC, `2025-01-03T10:00:00Z` (Howard
+/// Hinnant's `civil_from_days`): for the runner's fake configs and tests.
+pub fn rfc3339(seconds: i64) -> String {
+    let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
 /// Now, in Unix seconds, from the host's clock (WASI `clock_time_get`); a
 /// clock before 1970 reads as 0, which makes every image look built in the
 /// future: refused, not admitted.
@@ -280,6 +296,9 @@ mod tests {
 
     #[test]
     fn rfc3339_times_in_unix_seconds() {
+        for t in [0, 1_735_898_400, 1_709_164_800, 4_102_444_799] {
+            assert_eq!(unix_seconds(&rfc3339(t)), Some(t));
+        }
         assert_eq!(unix_seconds("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(unix_seconds("2025-01-03T10:00:00Z"), Some(1_735_898_400));
         assert_eq!(unix_seconds("2025-01-03T10:00:00.123456789Z"), Some(1_735_898_400));
@@ -392,7 +411,7 @@ mod tests {
             let created = NOW - seconds_ago;
             // Back to RFC 3339 through the days: only whole days are used here.
             assert_eq!(created % 86_400, NOW % 86_400);
-            facts(Some(&format_day(created)), None, &[])
+            facts(Some(&rfc3339(created)), None, &[])
         };
         assert_eq!(rule.check(&at(90 * 86_400), NOW), []);
         assert_eq!(rule.check(&at(91 * 86_400), NOW).len(), 1);
@@ -402,22 +421,5 @@ mod tests {
             [Failure::FromTheFuture { .. }]
         ));
         assert!(matches!(rule.check(&facts(Some("yesterday"), None, &[]), NOW)[..], [Failure::BadCreated { .. }]));
-    }
-
-    /// `seconds` as RFC 3339 (UTC), for tests.
-    fn format_day(seconds: i64) -> String {
-        let days = seconds.div_euclid(86_400);
-        let secs = seconds.rem_euclid(86_400);
-        // civil_from_days (Hinnant).
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
     }
 }

@@ -82,19 +82,11 @@ impl Reader {
 
     fn config_images<'d>(&mut self, value: &'d Document<'_>) -> Option<ImageSet<'d>> {
         let path = "imageConfig.images";
-        let entries = self.strings(path, Some(value))?;
-        if entries.is_empty() {
+        if matches!(value, Document::Array(items) if items.is_empty()) {
             self.error(path, "is empty, so the section applies to no image: remove imageConfig, or name images");
             return None;
         }
-        let mut set = ImageSet::default();
-        for (i, entry) in entries {
-            if let Err(why) = set.insert(entry) {
-                self.error(&format!("{path}[{i}]"), why);
-            }
-        }
-        set.finish(self.lookups);
-        Some(set)
+        self.image_set(path, value)
     }
 
     /// `labels.require` or `labels.reject`: label name → value pattern.

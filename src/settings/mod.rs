@@ -344,11 +344,16 @@ impl Reader {
 
     /// `exemptImages`: image patterns, as in `images.allow`.
     fn exempt_images<'d>(&mut self, value: Option<&'d Document<'_>>) -> Option<ImageSet<'d>> {
-        let entries = self.strings("exemptImages", value)?;
+        self.image_set("exemptImages", value?)
+    }
+
+    /// A list of image patterns at `path`; `None` when null or invalid.
+    fn image_set<'d>(&mut self, path: &str, value: &'d Document<'_>) -> Option<ImageSet<'d>> {
+        let entries = self.strings(path, Some(value))?;
         let mut set = ImageSet::default();
         for (i, entry) in entries {
             if let Err(why) = set.insert(entry) {
-                self.error(&format!("exemptImages[{i}]"), why);
+                self.error(&format!("{path}[{i}]"), why);
             }
         }
         set.finish(self.lookups);
