@@ -93,6 +93,12 @@ impl Imported {
             out.sources.push(origin(sourced));
             match (group, kind) {
                 (g, "ClusterPolicy" | "Policy") if g.starts_with("kyverno.io") => out.kyverno(sourced),
+                (g, "PolicyException") if g.starts_with("kyverno.io") => out.untranslatable.push(format!(
+                    "{}: a Kyverno PolicyException exempts objects (by kind, name, namespace), not images: scope \
+                     registry-guard with the ClusterAdmissionPolicy's rules, namespaceSelector or objectSelector; \
+                     exempt images with exemptImages",
+                    origin(sourced)
+                )),
                 ("constraints.gatekeeper.sh", _) => out.gatekeeper(sourced),
                 ("config.openshift.io", "Image") => out.openshift_image(sourced),
                 _ if value.get("imagePolicyConfig").is_some() => out.openshift_master(sourced),

@@ -98,3 +98,18 @@ fn questions_ui_covers_every_setting() {
         assert!(variables.iter().any(|v| v == setting), "questions-ui.yml lacks {setting}");
     }
 }
+
+/// policy.wasm never links wasm-bindgen (the playground's): a Kubewarden
+/// host cannot satisfy its imports. Its only imports are waPC's and WASI's.
+#[test]
+fn policy_wasm_imports_only_wapc_and_wasi() {
+    let bytes = std::fs::read(registry_guard_e2e::policy_path()).unwrap();
+    for marker in [&b"__wbindgen"[..], b"__wbg_"] {
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker),
+            "policy.wasm mentions {}",
+            String::from_utf8_lossy(marker)
+        );
+    }
+    assert!(bytes.windows(b"__host_call".len()).any(|w| w == b"__host_call"), "policy.wasm imports waPC's __host_call");
+}
