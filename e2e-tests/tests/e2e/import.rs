@@ -172,7 +172,10 @@ fn untranslatable_rules_are_listed_with_their_reason() {
     assert_eq!(imported.untranslatable.len(), 3, "{:?}", imported.untranslatable);
     assert!(imported.untranslatable[0].contains("preconditions (JMESPath over the request) cannot be translated"));
     assert!(imported.untranslatable[1].contains("validate.deny cannot be translated"));
-    assert!(imported.untranslatable[2].contains("a Kyverno PolicyException exempts objects (by kind, name, namespace), not images"));
+    assert!(
+        imported.untranslatable[2]
+            .contains("a Kyverno PolicyException exempts objects (by kind, name, namespace), not images")
+    );
     // What was translated is still valid settings: the alternatives of one
     // pattern, a registry and a repository, became image patterns.
     assert_eq!(settings["images"]["allow"], json!(["registry.corp.example/*", "quay.io/acme/*"]));
