@@ -88,9 +88,14 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
         Err(e) => return reject(format!("registry-guard settings are invalid: {e}")),
     };
     let mut found = payload.found;
-    if let Err(e) =
-        find_custom_fields(bytes, &policy, payload.object.clone(), &payload.api_version, &payload.kind, &mut found)
-    {
+    if let Err(e) = find_custom_fields(
+        bytes,
+        &policy,
+        payload.object.clone(),
+        payload.api_version.as_deref(),
+        payload.kind.as_deref(),
+        &mut found,
+    ) {
         return reject(format!("registry-guard cannot read the admission request: {e}"));
     }
     // Each question is asked once per request, however often its image
@@ -142,12 +147,12 @@ fn find_custom_fields<'de>(
     bytes: &'de [u8],
     policy: &rules::Policy<'_>,
     object: Option<std::ops::Range<usize>>,
-    api_version: &Option<std::borrow::Cow<'_, str>>,
-    kind: &Option<std::borrow::Cow<'_, str>>,
+    api_version: Option<&str>,
+    kind: Option<&str>,
     found: &mut Vec<request::discovery::Found<'de>>,
 ) -> Result<(), String> {
-    let (Some(object), Some(kind)) = (object, kind.as_deref()) else { return Ok(()) };
-    let api_version = api_version.as_deref().unwrap_or_default();
+    let (Some(object), Some(kind)) = (object, kind) else { return Ok(()) };
+    let api_version = api_version.unwrap_or_default();
     let paths: Vec<_> =
         policy.image_fields.iter().filter(|r| r.applies_to(api_version, kind)).flat_map(|r| &r.paths).collect();
     if paths.is_empty() {

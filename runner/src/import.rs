@@ -215,11 +215,9 @@ impl Imported {
         }
         let lists: Vec<&str> = found.iter().map(|(l, _)| *l).collect();
         if !(lists.contains(&"initContainers") && lists.contains(&"ephemeralContainers")) {
-            let checked: Vec<&str> = {
-                let mut l = lists.clone();
-                l.dedup();
-                l
-            };
+            let mut checked = lists.clone();
+            checked.sort_unstable();
+            checked.dedup();
             self.notes.push(format!(
                 "{at} checked only {}: registry-guard checks init and ephemeral containers (and every other image) too",
                 checked.join(", ")
@@ -423,19 +421,14 @@ impl Imported {
                 .push(format!("{from}: not valid trusted-repos or verify-image-signatures settings: {errors}"));
             return;
         }
-        for (section, allow, reject) in [("registries", 0, 1), ("images", 2, 3), ("tags", 4, 5)] {
-            for (list, index) in [("allow", allow), ("reject", reject)] {
+        // Through `push`, as every other source: the same lists, no duplicates.
+        type MakeRule = fn(String) -> Rule;
+        let rules: [(&str, MakeRule); 3] =
+            [("registries", Rule::Registry), ("images", Rule::Image), ("tags", Rule::Tag)];
+        for (section, rule) in rules {
+            for (list, negated) in [("allow", false), ("reject", true)] {
                 for entry in strings(&value[section][list]) {
-                    let comment = format!("{from}: {section}.{list}");
-                    let target = match index {
-                        0 => &mut self.registries_allow,
-                        1 => &mut self.registries_reject,
-                        2 => &mut self.images_allow,
-                        3 => &mut self.images_reject,
-                        4 => &mut self.tags_allow,
-                        _ => &mut self.tags_reject,
-                    };
-                    target.push(Entry { value: Value::String(entry.into()), comment });
+                    self.push(rule(entry.to_string()), negated, format!("{from}: {section}.{list}"));
                 }
             }
         }

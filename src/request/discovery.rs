@@ -341,6 +341,12 @@ impl Role {
         )
     }
 
+    /// A scalar here is skipped unread: any value may stand, and none is
+    /// kept (a tag's `name` is kept, to name its findings).
+    fn skips_scalars(self) -> bool {
+        self.takes_any_value() && self != Role::TagName
+    }
+
     /// Values of this role are part of the object (they have a field path).
     fn in_object(self) -> bool {
         !matches!(self, Role::Payload | Role::Request | Role::Operation)
@@ -368,6 +374,9 @@ enum Segment<'de> {
 #[derive(Default)]
 struct OpenRef<'de> {
     kind: Option<Cow<'de, str>>,
+    /// `kind` appears twice: which one a reader keeps differs, so what is
+    /// pulled cannot be told (fail closed).
+    kind_repeated: bool,
     name: Option<usize>,
 }
 
@@ -640,10 +649,7 @@ impl<'de> Walker<'de> {
                 let role = parent.of_key(&key);
                 // A scalar where any value may stand holds no image: skipped
                 // here, with no path segment and no event.
-                if role.takes_any_value()
-                    && role != Role::TagName
-                    && self.parser.skip_if_scalar().map_err(|e| e.to_string())?
-                {
+                if role.skips_scalars() && self.parser.skip_if_scalar().map_err(|e| e.to_string())? {
                     return Ok((Role::Any, false));
                 }
                 self.path.push(Segment::Key(key));
@@ -708,6 +714,7 @@ impl<'de> Walker<'de> {
             }
             Role::RefKind => {
                 if let Some(open) = self.refs.last_mut() {
+                    open.kind_repeated |= open.kind.is_some();
                     open.kind = s.decode().ok();
                 }
             }
@@ -733,7 +740,8 @@ impl<'de> Walker<'de> {
     fn close_ref(&mut self) {
         let Some(open) = self.refs.pop() else { return };
         let Some(name) = open.name else { return };
-        match open.kind.as_deref() {
+        let kind = if open.kind_repeated { Some("two kind fields") } else { open.kind.as_deref() };
+        match kind {
             Some("DockerImage") => {}
             Some("ImageStreamTag" | "ImageStreamImage" | "ImageStream") => {
                 if name < self.payload.found.len() {
@@ -1107,7 +1115,8 @@ mod tests {
             {"name": "latest", "from": {"kind": "DockerImage", "name": "quay.io/app:latest"}},
             {"from": {"name": "registry.redhat.io/ubi9:9.4", "kind": "DockerImage"}, "name": "9.4"},
             {"name": "internal", "from": {"kind": "ImageStreamTag", "name": "app:latest"}},
-            {"name": "odd", "from": {"name": "x"}}]}}"#;
+            {"name": "odd", "from": {"name": "x"}},
+            {"name": "twice", "from": {"kind": "DockerImage", "name": "evil.io/x:1", "kind": "ImageStreamTag"}}]}}"#;
         assert_eq!(
             found(stream),
             [
@@ -1116,6 +1125,10 @@ mod tests {
                 (
                     "spec.tags[odd].from.kind".to_string(),
                     Err("expected DockerImage, ImageStreamTag or ImageStreamImage, found none; registry-guard cannot tell what is pulled".to_string())
+                ),
+                (
+                    "spec.tags[twice].from.kind".to_string(),
+                    Err("expected DockerImage, ImageStreamTag or ImageStreamImage, found \"two kind fields\"; registry-guard cannot tell what is pulled".to_string())
                 ),
             ]
         );
