@@ -2,8 +2,10 @@
 # The policy through kwctl, for users who have it. Skipped where kwctl is
 # missing (it is not installable on machines without GitHub access).
 
+load helpers
+
 setup() {
-  command -v kwctl >/dev/null || skip "kwctl is not installed"
+  require_tool kwctl
   cd "$BATS_TEST_DIRNAME/.."
   # Annotated again whenever policy.wasm, metadata.yml or the README changed.
   make annotated-policy.wasm >/dev/null

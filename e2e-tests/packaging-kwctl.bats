@@ -4,8 +4,10 @@
 # `kwctl scaffold manifest` against the README are compared in
 # e2e-tests/tests/e2e/kwctl_packaging.rs.
 
+load helpers
+
 setup() {
-  command -v kwctl >/dev/null || skip "kwctl is not installed"
+  require_tool kwctl
   cd "$BATS_TEST_DIRNAME/.."
 }
 

@@ -19,10 +19,12 @@
 //!    failed lookup is a warning (`attempt`) or a refusal (`required`).
 //!
 //! 6. `imageConfig`, for an image admitted so far that its `images` match
-//!    (after mirrors): its OCI config is read from the host at the digest
-//!    the image was pinned to or names, else at its tag, and must pass every
-//!    rule of the section (labels, age, user). A failed read refuses the
-//!    image, or warns (`onLookupFailure: allow`).
+//!    (after mirrors): its manifest is read from the host at the digest
+//!    the image was pinned to or names, else at its tag; then the OCI config
+//!    of the image, or of every platform of a multi-platform image (those
+//!    `platforms` names, each of which must be offered), and each must pass
+//!    every rule of the section (labels, age, user). A failed read refuses
+//!    the image, or warns (`onLookupFailure: allow`).
 //!
 //! An image that an `exemptImages` pattern matches (as written, or where a
 //! mirror moved it) skips the registries, images, tags and digests rules of
@@ -37,10 +39,12 @@
 //! image is written in full
 //! (`registry.corp.example/dockerhub/library/nginx:1.25`).
 
+use crate::host::oci_manifest::{self, Entry, MAX_PLATFORMS, Manifest, Platform};
 use crate::host::{HostCall, image_config, manifest_digest, sigstore};
 use crate::references::image::{IMPLICIT_TAG, Image};
 use crate::request::discovery::Found;
 use crate::response::{Violation, shorten, subject};
+use crate::rules::image_config::{ConfigRule, Failure};
 use crate::rules::mirror::Mirrored;
 use crate::rules::signatures::SignatureRule;
 use crate::rules::{self, Pin, Policy, Reason};
@@ -230,7 +234,8 @@ fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>)
 /// Step 6, `imageConfig`, for an image the steps before admitted: its
 /// config is read at the digest it was pinned to (or names), else at its
 /// tag, from where it is pulled (after mirrors), and must pass every rule
-/// of the section.
+/// of the section. A multi-platform image is read platform by platform
+/// (`configs_failures`).
 #[inline(never)]
 fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcome, host: &mut HostCall<'_>) -> Outcome {
     let Some(rule) = &policy.image_config else { return outcome };
@@ -240,37 +245,18 @@ fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcom
     // The image the node will pull: the rewritten one when it changed.
     let rewritten = outcome.rewrite.as_deref().and_then(|r| Image::parse(r).ok());
     let pulled = rewritten.as_ref().unwrap_or(item.image());
-    let reference = match pulled.digest {
-        Some(digest) => format!("{}/{}@{digest}", pulled.registry, pulled.path),
-        None => pulled.to_string(),
-    };
-    let answer = image_config::lookup(host, &reference).and_then(|answer| match pulled.digest {
-        Some(asked) if answer.digest != asked => {
-            Err(format!("the host answered the config of {}, not of the digest asked", answer.digest))
-        }
-        _ => Ok(answer),
-    });
     let note = || match &rewritten {
         Some(_) => Some(format!("pulled as {:?}", shorten(&pulled.written()))),
         None => item.note(),
     };
-    match answer {
-        Ok(answer) => {
-            let failures = rule.check(&answer.facts, rules::image_config::now());
-            if failures.is_empty() {
-                return outcome;
-            }
-            let reasons: Vec<Reason> = failures.into_iter().map(Reason::ImageConfig).collect();
-            item.refused(note(), &reasons)
-        }
-        Err(error) => {
-            let error = shorten(&error).into_owned();
-            if !rule.allow_on_failure {
-                return item.refused(note(), &[Reason::ConfigLookupFailed { reference, error }]);
-            }
+    match configs_failures(rule, pulled, host) {
+        Ok(reasons) if reasons.is_empty() => outcome,
+        Ok(reasons) => item.refused(note(), &reasons),
+        Err(Reason::ConfigLookupFailed { reference, platform, error }) if rule.allow_on_failure => {
             let shown = subject(&item.found.field, Some(item.written), note().as_deref());
+            let platform = platform.map(|p| format!(" ({p})")).unwrap_or_default();
             let warning = format!(
-                "{shown}: its image config was not checked (imageConfig.onLookupFailure: allow): {reference:?}: {error}"
+                "{shown}: its image config was not checked (imageConfig.onLookupFailure: allow): {reference:?}{platform}: {error}"
             );
             outcome.warning = Some(match outcome.warning.take() {
                 Some(earlier) => format!("{earlier}; {warning}"),
@@ -278,7 +264,107 @@ fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcom
             });
             outcome
         }
+        Err(failed) => item.refused(note(), &[failed]),
     }
+}
+
+/// Every way the configs of `pulled` fail `rule`, or the lookup that
+/// failed (a `ConfigLookupFailed`).
+///
+/// The manifest is read first (`oci_manifest`): the config capability
+/// answers one platform only (the host's own, asked by tag; some platform,
+/// asked at an index digest), and an arm64 node would run a config nobody
+/// checked. An image manifest: its config, at the same reference. An
+/// index: each image entry's config at `repo@<entry digest>` (those
+/// `rule.platforms` names, when set, each of which must be offered), every
+/// failure named with its platform.
+fn configs_failures(rule: &ConfigRule<'_>, pulled: &Image<'_>, host: &mut HostCall<'_>) -> Result<Vec<Reason>, Reason> {
+    let repository = format!("{}/{}", pulled.registry, pulled.path);
+    let reference = match pulled.digest {
+        Some(digest) => format!("{repository}@{digest}"),
+        None => pulled.to_string(),
+    };
+    let failed = |reference: &str, platform: Option<String>, error: String| Reason::ConfigLookupFailed {
+        reference: reference.to_string(),
+        platform,
+        error: shorten(&error).into_owned(),
+    };
+    let now = rules::image_config::now();
+    let manifest = oci_manifest::lookup(host, &reference).map_err(|e| failed(&reference, None, e))?;
+    let entries = match manifest {
+        Manifest::Image => {
+            let answer = config_at(host, &reference, pulled.digest).map_err(|e| failed(&reference, None, e))?;
+            let mut reasons = missing_platforms(rule, std::slice::from_ref(&answer.platform));
+            reasons.extend(
+                rule.check(&answer.facts, now)
+                    .into_iter()
+                    .map(|failure| Reason::ImageConfig { platform: None, failure }),
+            );
+            return Ok(reasons);
+        }
+        Manifest::Index(entries) => entries,
+    };
+    // An entry without a platform may be picked on any node: always read.
+    let read: Vec<&Entry> = entries
+        .iter()
+        .filter(|entry| {
+            rule.platforms.is_empty()
+                || entry.platform.as_ref().is_none_or(|p| {
+                    rule.platforms.iter().any(|pattern| pattern.matches(&p.os, &p.architecture, p.variant.as_deref()))
+                })
+        })
+        .collect();
+    if read.len() > MAX_PLATFORMS {
+        let error = format!(
+            "the index lists {} images, more than the {MAX_PLATFORMS} read: name the platforms your nodes run in imageConfig.platforms",
+            read.len()
+        );
+        return Err(failed(&reference, None, error));
+    }
+    let platforms: Vec<Option<Platform>> = entries.iter().map(|e| e.platform.clone()).collect();
+    let mut reasons = missing_platforms(rule, &platforms);
+    for entry in read {
+        let at = format!("{repository}@{}", entry.digest);
+        let platform = Some(
+            entry.platform.as_ref().map_or_else(|| format!("{} (no platform)", entry.digest), ToString::to_string),
+        );
+        let answer = config_at(host, &at, Some(&entry.digest)).map_err(|e| failed(&at, platform.clone(), e))?;
+        reasons.extend(
+            rule.check(&answer.facts, now)
+                .into_iter()
+                .map(|failure| Reason::ImageConfig { platform: platform.clone(), failure }),
+        );
+    }
+    Ok(reasons)
+}
+
+/// The config at `reference`, whose manifest must be `digest` when one is
+/// asked: an answer for another digest is a failed lookup.
+fn config_at(host: &mut HostCall<'_>, reference: &str, digest: Option<&str>) -> Result<image_config::Answer, String> {
+    let answer = image_config::lookup(host, reference)?;
+    match digest {
+        Some(asked) if answer.digest != asked => {
+            Err(format!("the host answered the config of {}, not of the digest asked", answer.digest))
+        }
+        _ => Ok(answer),
+    }
+}
+
+/// `platforms` the image does not offer: each one named must match one of
+/// `offered` (an index's entries, or a single image's config).
+fn missing_platforms(rule: &ConfigRule<'_>, offered: &[Option<Platform>]) -> Vec<Reason> {
+    let named: Vec<String> = offered.iter().flatten().map(ToString::to_string).collect();
+    let offered_text = || if named.is_empty() { "no named platform".to_string() } else { named.join(", ") };
+    rule.platforms
+        .iter()
+        .filter(|pattern| {
+            !offered.iter().flatten().any(|p| pattern.matches(&p.os, &p.architecture, p.variant.as_deref()))
+        })
+        .map(|pattern| Reason::ImageConfig {
+            platform: None,
+            failure: Failure::PlatformMissing { platform: pattern.written.to_string(), offered: offered_text() },
+        })
+        .collect()
 }
 
 /// Step 4: every signature rule that applies must verify the image as

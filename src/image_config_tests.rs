@@ -27,7 +27,9 @@ fn config(created: Option<&str>, user: Option<&str>, labels: Value) -> Value {
 
 /// Validates a Pod running `images` under `settings`; the host answers
 /// configs from `configs` (reference → answer, or an error for others),
-/// digests with DIGEST. Returns the response and the questions asked.
+/// digests with DIGEST, and manifests with an image manifest for every
+/// reference `configs` answers, or the index a `configs` answer with
+/// `manifests` is. Returns the response and the questions asked.
 fn run(settings: Value, images: &[&str], configs: &[(&str, Value)]) -> (ValidationResponse, Vec<String>) {
     let containers: Vec<Value> =
         images.iter().enumerate().map(|(i, image)| json!({"name": format!("c{i}"), "image": image})).collect();
@@ -40,9 +42,14 @@ fn run(settings: Value, images: &[&str], configs: &[(&str, Value)]) -> (Validati
         asked.push(format!("{operation} {image}"));
         match operation {
             "v1/manifest_digest" => Ok(json!({"digest": DIGEST}).to_string().into_bytes()),
+            "v1/oci_manifest" => match configs.iter().find(|(reference, _)| *reference == image) {
+                Some((_, index)) if index.get("manifests").is_some() => Ok(index.to_string().into_bytes()),
+                Some(_) => Ok(crate::host::oci_manifest::IMAGE_MANIFEST.as_bytes().to_vec()),
+                None => Err("manifest unknown".to_string()),
+            },
             "v1/oci_manifest_config" => configs
                 .iter()
-                .find(|(reference, _)| *reference == image)
+                .find(|(reference, answer)| *reference == image && answer.get("manifests").is_none())
                 .map(|(_, answer)| answer.to_string().into_bytes())
                 .ok_or_else(|| "manifest unknown".to_string()),
             other => Err(format!("{other} is not faked")),
@@ -63,7 +70,8 @@ fn labels_present_absent_and_wrong() {
     let good = config(None, None, json!({"org.opencontainers.image.source": "https://github.com/acme/app"}));
     let (response, asked) = run(labels_settings(), &["ghcr.io/acme/app:1"], &[("ghcr.io/acme/app:1", good)]);
     assert!(response.accepted, "{:?}", response.message);
-    assert_eq!(asked, ["v1/oci_manifest_config ghcr.io/acme/app:1"]);
+    // The manifest first (one image, or an index of platforms), then the config.
+    assert_eq!(asked, ["v1/oci_manifest ghcr.io/acme/app:1", "v1/oci_manifest_config ghcr.io/acme/app:1"]);
 
     let wrong = config(
         None,
@@ -147,7 +155,7 @@ fn images_outside_the_section_are_not_looked_up() {
     let (response, asked) =
         run(settings, &["nginx:1", "registry.corp.example/app:1", "registry.corp.example/app:1"], &[]);
     // One question for the two uses of one image; none for nginx.
-    assert_eq!(asked, ["v1/oci_manifest_config registry.corp.example/app:1"]);
+    assert_eq!(asked, ["v1/oci_manifest registry.corp.example/app:1"]);
     let message = response.message.unwrap();
     assert!(
         message.starts_with(
@@ -166,7 +174,11 @@ fn a_pinned_image_is_checked_at_the_digest_it_is_pinned_to() {
     assert!(response.accepted, "{:?}", response.message);
     assert_eq!(
         asked,
-        ["v1/manifest_digest docker.io/library/nginx:1".to_string(), format!("v1/oci_manifest_config {pinned}")]
+        [
+            "v1/manifest_digest docker.io/library/nginx:1".to_string(),
+            format!("v1/oci_manifest {pinned}"),
+            format!("v1/oci_manifest_config {pinned}")
+        ]
     );
     assert_eq!(response.mutated_object.unwrap()["spec"]["containers"][0]["image"], format!("nginx:1@{DIGEST}"));
 
@@ -204,12 +216,155 @@ fn settings_errors_name_their_path() {
     let verdict: Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(
         verdict["message"],
-        "unknown setting \"imageConfig.x\"; expected one of: images, labels, maxAge, user, onLookupFailure; imageConfig.images: is empty, so the section applies to no image: remove imageConfig, or name images; unknown setting \"imageConfig.labels.other\"; expected one of: require, reject; imageConfig.labels.require[\"a\"]: expected a value pattern (a string: * and ? are wildcards), found the number 1; imageConfig.maxAge: \"90\" has no unit; write it as 90d, 90h, 90m or 90s; imageConfig.user.nonRoot: expected true or false, found the string \"yes\"; imageConfig.onLookupFailure: expected reject or allow, found \"ignore\""
+        "unknown setting \"imageConfig.x\"; expected one of: images, labels, maxAge, user, onLookupFailure, platforms; imageConfig.images: is empty, so the section applies to no image: remove imageConfig, or name images; unknown setting \"imageConfig.labels.other\"; expected one of: require, reject; imageConfig.labels.require[\"a\"]: expected a value pattern (a string: * and ? are wildcards), found the number 1; imageConfig.maxAge: \"90\" has no unit; write it as 90d, 90h, 90m or 90s; imageConfig.user.nonRoot: expected true or false, found the string \"yes\"; imageConfig.onLookupFailure: expected reject or allow, found \"ignore\""
     );
     let raw = crate::validate_settings(br#"{"imageConfig": {"onLookupFailure": "allow"}}"#).unwrap();
     let verdict: Value = serde_json::from_slice(&raw).unwrap();
     assert_eq!(
         verdict["message"],
         "imageConfig: has no rule: set labels.require, labels.reject, maxAge or user.nonRoot"
+    );
+}
+
+const AMD64: &str = "sha256:a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
+const ARM64: &str = "sha256:a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2";
+const ATTESTATION: &str = "sha256:a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3";
+
+/// An index of linux/amd64 and linux/arm64/v8, with BuildKit's attestation
+/// manifest, as a multi-platform push writes it.
+fn index() -> Value {
+    json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": AMD64, "size": 1,
+         "platform": {"os": "linux", "architecture": "amd64"}},
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ARM64, "size": 1,
+         "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": ATTESTATION, "size": 1,
+         "platform": {"os": "unknown", "architecture": "unknown"},
+         "annotations": {"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": AMD64}}
+    ]})
+}
+
+fn platform_config(digest: &str, architecture: &str, user: &str) -> Value {
+    json!({"manifest": {"schemaVersion": 2}, "digest": digest,
+           "config": {"os": "linux", "architecture": architecture, "config": {"User": user}}})
+}
+
+/// The host's answers for the index at `at`: the index, then each
+/// platform's config at `ghcr.io/acme/app@<digest>`; arm64 runs as root.
+fn multi_platform(at: &str) -> Vec<(String, Value)> {
+    vec![
+        (at.to_string(), index()),
+        (format!("ghcr.io/acme/app@{AMD64}"), platform_config(AMD64, "amd64", "65532")),
+        (format!("ghcr.io/acme/app@{ARM64}"), platform_config(ARM64, "arm64", "root")),
+    ]
+}
+
+fn borrowed(answers: &[(String, Value)]) -> Vec<(&str, Value)> {
+    answers.iter().map(|(k, v)| (k.as_str(), v.clone())).collect()
+}
+
+#[test]
+fn every_platform_of_an_index_is_checked_and_the_failing_one_named() {
+    let settings = json!({"imageConfig": {"user": {"nonRoot": true}}});
+    let answers = multi_platform("ghcr.io/acme/app:1");
+    let (response, asked) = run(settings, &["ghcr.io/acme/app:1"], &borrowed(&answers));
+    assert_eq!(
+        response.message.unwrap(),
+        "spec.containers[0].image \"ghcr.io/acme/app:1\": linux/arm64/v8: it runs as user \"root\", which is root (imageConfig.user.nonRoot)"
+    );
+    // The attestation manifest is not read.
+    assert_eq!(
+        asked,
+        [
+            "v1/oci_manifest ghcr.io/acme/app:1".to_string(),
+            format!("v1/oci_manifest_config ghcr.io/acme/app@{AMD64}"),
+            format!("v1/oci_manifest_config ghcr.io/acme/app@{ARM64}"),
+        ]
+    );
+}
+
+#[test]
+fn an_image_pinned_to_its_index_digest_is_checked_platform_by_platform() {
+    // Before: asked for the config at an index digest, the host answers a
+    // platform's, and the policy refused every pinned multi-platform image.
+    let settings = json!({"imageConfig": {"user": {"nonRoot": true}, "platforms": ["linux/amd64"]}});
+    let pinned = format!("ghcr.io/acme/app@{DIGEST}");
+    let answers = multi_platform(&pinned);
+    let (response, asked) = run(settings, &[&format!("ghcr.io/acme/app:1@{DIGEST}")], &borrowed(&answers));
+    assert!(response.accepted, "{:?}", response.message);
+    // Only the platform named is read.
+    assert_eq!(
+        asked,
+        [format!("v1/oci_manifest {pinned}"), format!("v1/oci_manifest_config ghcr.io/acme/app@{AMD64}")]
+    );
+}
+
+#[test]
+fn platforms_narrow_the_read_and_a_missing_one_is_refused() {
+    let answers = multi_platform("ghcr.io/acme/app:1");
+    // linux/arm64 matches linux/arm64/v8; linux/s390x is not offered.
+    let settings = json!({"imageConfig": {"maxAge": "3650d", "platforms": ["linux/arm64", "linux/s390x"]}});
+    let mut answers = answers;
+    answers[2].1["config"]["created"] = json!(days_ago(1));
+    let (response, asked) = run(settings, &["ghcr.io/acme/app:1"], &borrowed(&answers));
+    assert_eq!(
+        response.message.unwrap(),
+        "spec.containers[0].image \"ghcr.io/acme/app:1\": it offers no linux/s390x image (imageConfig.platforms); it offers linux/amd64, linux/arm64/v8"
+    );
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    // A single-platform image offers the platform its config names.
+    let settings = json!({"imageConfig": {"user": {"nonRoot": true}, "platforms": ["linux/amd64", "linux/arm64"]}});
+    let single = platform_config(DIGEST, "amd64", "65532");
+    let (response, _) = run(settings, &["ghcr.io/acme/single:1"], &[("ghcr.io/acme/single:1", single)]);
+    assert_eq!(
+        response.message.unwrap(),
+        "spec.containers[0].image \"ghcr.io/acme/single:1\": it offers no linux/arm64 image (imageConfig.platforms); it offers linux/amd64"
+    );
+}
+
+#[test]
+fn a_platform_whose_config_cannot_be_read_is_a_failed_lookup_naming_it() {
+    let settings = json!({"imageConfig": {"user": {"nonRoot": true}}});
+    let mut answers = multi_platform("ghcr.io/acme/app:1");
+    answers.pop();
+    let (response, _) = run(settings.clone(), &["ghcr.io/acme/app:1"], &borrowed(&answers));
+    assert_eq!(
+        response.message.unwrap(),
+        format!(
+            "spec.containers[0].image \"ghcr.io/acme/app:1\": its image config could not be read (imageConfig.onLookupFailure: reject): \"ghcr.io/acme/app@{ARM64}\" (linux/arm64/v8): manifest unknown"
+        )
+    );
+    // The host answering another platform's config for a platform digest.
+    let mut answers = multi_platform("ghcr.io/acme/app:1");
+    answers[2].1["digest"] = json!(AMD64);
+    let (response, _) = run(settings, &["ghcr.io/acme/app:1"], &borrowed(&answers));
+    assert!(
+        response
+            .message
+            .unwrap()
+            .ends_with(&format!("the host answered the config of {AMD64}, not of the digest asked")),
+    );
+}
+
+#[test]
+fn platforms_settings_errors() {
+    let raw = crate::validate_settings(
+        json!({"imageConfig": {"maxAge": "9d", "platforms": ["linux", "Linux/amd64", "linux/amd64", "linux/amd64", 5]}})
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let verdict: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        verdict["message"],
+        "imageConfig.platforms[0]: \"linux\" is not a platform: write os/architecture or os/architecture/variant in lowercase (linux/amd64, linux/arm64/v8); imageConfig.platforms[1]: \"Linux/amd64\" is not a platform: write os/architecture or os/architecture/variant in lowercase (linux/amd64, linux/arm64/v8); imageConfig.platforms[3]: \"linux/amd64\" is listed twice; imageConfig.platforms[4]: expected a platform such as linux/amd64, found the number 5"
+    );
+    let raw =
+        crate::validate_settings(json!({"imageConfig": {"maxAge": "9d", "platforms": []}}).to_string().as_bytes())
+            .unwrap();
+    let verdict: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(
+        verdict["message"],
+        "imageConfig.platforms: is empty, so no platform would be read: remove it to read every platform"
     );
 }

@@ -22,6 +22,19 @@
 PS_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PS_LOAD="$PS_HERE/load.py"
 
+# `ps_version`: policy-server's version (1.35.0); `ps_grants_capabilities`:
+# true from 1.35, which grants a policy only the hostCapabilities its
+# policies.yml entry lists (1.31 grants every capability).
+ps_version() {
+  policy-server --version 2>/dev/null | awk '{print $2; exit}'
+}
+
+ps_grants_capabilities() {
+  local minor
+  minor=$(ps_version | cut -d. -f2)
+  [ -n "$minor" ] && [ "$minor" -ge 35 ]
+}
+
 ps_load() {
   python3 "$PS_LOAD" "$@"
 }

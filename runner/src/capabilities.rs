@@ -9,8 +9,9 @@
 //!   unknown" error, as a registry answers it;
 //! - `kubewarden/oci/v2/verify`: answered by a fake Sigstore verifier, a
 //!   YAML file of signed images given with `--sigstore` (see `sigstore.rs`);
-//! - `kubewarden/oci/v1/oci_manifest_config`: answered from a YAML file of
-//!   image configs given with `--image-configs` (see `image_configs.rs`);
+//! - `kubewarden/oci/v1/oci_manifest` and `kubewarden/oci/v1/oci_manifest_config`:
+//!   answered from a YAML file of image configs (single images and
+//!   multi-platform indexes) given with `--image-configs` (see `image_configs.rs`);
 //! - anything else: an error naming the capability.
 //!
 //! A failed lookup reaches the guest as policy-evaluator forwards it
@@ -37,6 +38,7 @@ use serde_json::{Value, json};
 pub const MANIFEST_DIGEST: &str = "kubewarden/oci/v1/manifest_digest";
 pub const VERIFY: &str = "kubewarden/oci/v2/verify";
 pub const MANIFEST_CONFIG: &str = "kubewarden/oci/v1/oci_manifest_config";
+pub const MANIFEST: &str = "kubewarden/oci/v1/oci_manifest";
 
 /// What policy-evaluator puts before a callback handler's error when it
 /// hands it to the guest (`Callback evaluation failure: {e:?}`; for an
@@ -168,12 +170,13 @@ impl Host {
                 Err(e) => (asked(), Err(format!("the request is not an image as a JSON string: {e}")), false),
             },
             VERIFY => (asked(), self.verify(payload), true),
-            MANIFEST_CONFIG => match serde_json::from_slice::<String>(payload) {
+            MANIFEST_CONFIG | MANIFEST => match serde_json::from_slice::<String>(payload) {
                 Ok(image) => {
                     let result = match &self.configs {
+                        Some(configs) if capability == MANIFEST => configs.manifest(&image),
                         Some(configs) => configs.answer(&image),
                         None => Err(format!(
-                            "cannot read the config of {image:?}: no --image-configs file was given to the runner"
+                            "cannot read the manifest or config of {image:?}: no --image-configs file was given to the runner"
                         )),
                     };
                     (image, result, true)
@@ -224,9 +227,12 @@ impl Host {
 /// a YAML list of exchanges whose request is the YAML of policy-evaluator's
 /// `CallbackRequestType`, answered by a success payload or an error.
 pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
+    // The variant names are policy-evaluator's `CallbackRequestType`'s.
     #[derive(Serialize)]
+    #[allow(clippy::enum_variant_names)]
     enum Oci<'a> {
         OciManifestDigest { image: &'a str },
+        OciManifest { image: &'a str },
         OciManifestAndConfig { image: &'a str },
     }
     #[derive(Serialize)]
@@ -245,6 +251,7 @@ pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
         let request = match call.capability.as_str() {
             MANIFEST_DIGEST => serde_yaml::to_string(&Oci::OciManifestDigest { image: &call.request }),
             MANIFEST_CONFIG => serde_yaml::to_string(&Oci::OciManifestAndConfig { image: &call.request }),
+            MANIFEST => serde_yaml::to_string(&Oci::OciManifest { image: &call.request }),
             VERIFY => serde_yaml::to_string(&Request::parse(call.request.as_bytes())?.for_session()),
             other => return Err(format!("kwctl sessions of {other} calls are not written by this runner")),
         }

@@ -11,6 +11,7 @@
 
 use super::{HostCall, quoted};
 use crate::host::manifest_digest::checked_digest;
+use crate::host::oci_manifest::Platform;
 use crate::request::json::Document;
 use crate::rules::image_config::Facts;
 
@@ -20,11 +21,14 @@ pub const OPERATION: &str = "v1/oci_manifest_config";
 /// largest, with a long history, some hundreds).
 const MAX_ANSWER: usize = 4 << 20;
 
-/// The manifest digest the host resolved, and the config's facts.
+/// The manifest digest the host resolved, the config's facts, and the
+/// platform the config says it is for (`os`, `architecture`, `variant`;
+/// `None` when it names none).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Answer {
     pub digest: String,
     pub facts: Facts,
+    pub platform: Option<Platform>,
 }
 
 /// The config of `reference` (`registry/path:tag` or `registry/path@digest`).
@@ -70,7 +74,14 @@ pub fn read_answer(raw: &[u8]) -> Result<Answer, String> {
         }
         Some(_) => return Err(malformed("config.config is not a mapping")),
     };
-    Ok(Answer { digest, facts: Facts { created, user, labels } })
+    let part = |key: &str| optional_string(config.get(key)).ok_or_else(|| malformed(&format!("{key} is not a string")));
+    let platform = match (part("os")?, part("architecture")?, part("variant")?) {
+        (Some(os), Some(architecture), variant) if !os.is_empty() && !architecture.is_empty() => {
+            Some(Platform { os, architecture, variant: variant.filter(|v| !v.is_empty()) })
+        }
+        _ => None,
+    };
+    Ok(Answer { digest, facts: Facts { created, user, labels }, platform })
 }
 
 /// `Some(None)` for absent or null, `Some(Some(s))` for a string, `None`
@@ -93,7 +104,7 @@ mod tests {
     fn reads_only_what_the_rules_need() {
         let raw = format!(
             r#"{{"manifest": {{"schemaVersion": 2, "layers": []}}, "digest": "{DIGEST}",
-               "config": {{"created": "2025-01-03T10:00:00Z", "architecture": "amd64", "history": [{{"created_by": "x"}}],
+               "config": {{"created": "2025-01-03T10:00:00Z", "os": "linux", "architecture": "amd64", "history": [{{"created_by": "x"}}],
                           "config": {{"User": "1000:1000", "Env": ["A=b"], "Labels": {{"a": "1", "b": "two"}}}}}}}}"#
         );
         let answer = read_answer(raw.as_bytes()).unwrap();
@@ -101,6 +112,7 @@ mod tests {
         assert_eq!(answer.facts.created.as_deref(), Some("2025-01-03T10:00:00Z"));
         assert_eq!(answer.facts.user.as_deref(), Some("1000:1000"));
         assert_eq!(answer.facts.labels, [("a".to_string(), "1".to_string()), ("b".to_string(), "two".to_string())]);
+        assert_eq!(answer.platform.map(|p| p.to_string()).as_deref(), Some("linux/amd64"));
         // A config with no config section: no user, no labels.
         let bare = format!(r#"{{"digest": "{DIGEST}", "config": {{"architecture": "amd64"}}}}"#);
         assert_eq!(read_answer(bare.as_bytes()).unwrap().facts, Facts::default());

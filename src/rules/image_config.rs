@@ -25,6 +25,43 @@ pub struct ConfigRule<'s> {
     pub non_root: bool,
     /// `onLookupFailure: allow`: a failed lookup is a warning, not a refusal.
     pub allow_on_failure: bool,
+    /// `platforms`: the platforms of a multi-platform image that are read
+    /// (each must be offered); every image platform when empty.
+    pub platforms: Vec<PlatformPattern<'s>>,
+}
+
+/// One `imageConfig.platforms` entry: `os/architecture`, which matches
+/// every variant (`linux/arm64` matches `linux/arm64/v8`), or
+/// `os/architecture/variant`, which matches that variant only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformPattern<'s> {
+    pub written: &'s str,
+    os: &'s str,
+    architecture: &'s str,
+    variant: Option<&'s str>,
+}
+
+impl<'s> PlatformPattern<'s> {
+    /// Parses `os/architecture[/variant]`, each part lowercase letters,
+    /// digits, `.`, `_` or `-` (as an index writes them).
+    pub fn parse(written: &'s str) -> Result<Self, String> {
+        let part_ok = |part: &str| {
+            !part.is_empty()
+                && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        };
+        let parts: Vec<&str> = written.split('/').collect();
+        if !(2..=3).contains(&parts.len()) || !parts.iter().all(|p| part_ok(p)) {
+            return Err(format!(
+                "{written:?} is not a platform: write os/architecture or os/architecture/variant in lowercase (linux/amd64, linux/arm64/v8)"
+            ));
+        }
+        Ok(PlatformPattern { written, os: parts[0], architecture: parts[1], variant: parts.get(2).copied() })
+    }
+
+    /// `platform` (from an index entry or a config) is one this names.
+    pub fn matches(&self, os: &str, architecture: &str, variant: Option<&str>) -> bool {
+        self.os == os && self.architecture == architecture && self.variant.is_none_or(|v| Some(v) == variant)
+    }
 }
 
 #[derive(Debug)]
@@ -48,14 +85,44 @@ pub struct Facts {
 /// Why an image's config fails the section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
-    LabelMissing { label: String, pattern: String },
-    LabelMismatch { label: String, value: String, pattern: String },
-    LabelRejected { label: String, value: String, pattern: String },
-    TooOld { created: String, days: u64, max_age: String },
-    NoCreated { max_age: String },
-    BadCreated { created: String, max_age: String },
-    FromTheFuture { created: String, max_age: String },
-    Root { user: Option<String> },
+    LabelMissing {
+        label: String,
+        pattern: String,
+    },
+    LabelMismatch {
+        label: String,
+        value: String,
+        pattern: String,
+    },
+    LabelRejected {
+        label: String,
+        value: String,
+        pattern: String,
+    },
+    TooOld {
+        created: String,
+        days: u64,
+        max_age: String,
+    },
+    NoCreated {
+        max_age: String,
+    },
+    BadCreated {
+        created: String,
+        max_age: String,
+    },
+    FromTheFuture {
+        created: String,
+        max_age: String,
+    },
+    Root {
+        user: Option<String>,
+    },
+    /// `platforms` names a platform the image does not offer.
+    PlatformMissing {
+        platform: String,
+        offered: String,
+    },
 }
 
 impl fmt::Display for Failure {
@@ -92,6 +159,9 @@ impl fmt::Display for Failure {
             }
             Failure::Root { user: Some(user) } => {
                 write!(f, "it runs as user {user:?}, which is root (imageConfig.user.nonRoot)")
+            }
+            Failure::PlatformMissing { platform, offered } => {
+                write!(f, "it offers no {platform} image (imageConfig.platforms); it offers {offered}")
             }
         }
     }

@@ -116,11 +116,17 @@ pub enum Reason {
     },
     /// A mirror rule would produce an invalid name.
     MirrorRefused(String),
-    /// The image's config fails an `imageConfig` rule.
-    ImageConfig(Failure),
-    /// `imageConfig` applies and the host could not give the config.
+    /// The image's config fails an `imageConfig` rule; for one platform of
+    /// a multi-platform image, that platform (`linux/arm64`).
+    ImageConfig {
+        platform: Option<String>,
+        failure: Failure,
+    },
+    /// `imageConfig` applies and the host could not give the config (of
+    /// `platform`, for a multi-platform image).
     ConfigLookupFailed {
         reference: String,
+        platform: Option<String>,
         error: String,
     },
     /// A `signatures` rule that applies was not verified.
@@ -163,11 +169,15 @@ impl fmt::Display for Reason {
                 write!(f, "its digest could not be looked up (digests.pin: required): {image:?}: {error}")
             }
             Reason::MirrorRefused(why) => write!(f, "{why} (mirrors)"),
-            Reason::ImageConfig(failure) => failure.fmt(f),
-            Reason::ConfigLookupFailed { reference, error } => write!(
-                f,
-                "its image config could not be read (imageConfig.onLookupFailure: reject): {reference:?}: {error}"
-            ),
+            Reason::ImageConfig { platform: None, failure } => failure.fmt(f),
+            Reason::ImageConfig { platform: Some(platform), failure } => write!(f, "{platform}: {failure}"),
+            Reason::ConfigLookupFailed { reference, platform, error } => {
+                let platform = platform.as_ref().map(|p| format!(" ({p})")).unwrap_or_default();
+                write!(
+                    f,
+                    "its image config could not be read (imageConfig.onLookupFailure: reject): {reference:?}{platform}: {error}"
+                )
+            }
             Reason::NotSigned { reference, rule, error } => {
                 write!(f, "the signatures of {reference:?} were not verified by {rule}: {error}")
             }

@@ -9,6 +9,7 @@
 //!   maxAge: 90d                            # s, m, h or d
 //!   user: {nonRoot: true}
 //!   onLookupFailure: reject                # or allow
+//!   platforms: [linux/amd64, linux/arm64]  # optional; which platforms of a multi-platform image are read
 //! ```
 //!
 //! A section with no rule is an error (it would only cost lookups), as is
@@ -16,10 +17,10 @@
 
 use super::{Document, Map, Reader, describe, get};
 use crate::rules::glob::Glob;
-use crate::rules::image_config::{ConfigRule, LabelRule, parse_age};
+use crate::rules::image_config::{ConfigRule, LabelRule, PlatformPattern, parse_age};
 use crate::rules::image_pattern::ImageSet;
 
-const KEYS: &[&str] = &["images", "labels", "maxAge", "user", "onLookupFailure"];
+const KEYS: &[&str] = &["images", "labels", "maxAge", "user", "onLookupFailure", "platforms"];
 const LABEL_KEYS: &[&str] = &["require", "reject"];
 const USER_KEYS: &[&str] = &["nonRoot"];
 
@@ -70,6 +71,7 @@ impl Reader {
                 format_args!("expected reject or allow, found {}", describe(other)),
             ),
         }
+        rule.platforms = self.platforms(get(section, "platforms"));
         if self.errors.len() > errors {
             return None;
         }
@@ -78,6 +80,42 @@ impl Reader {
             return None;
         }
         Some(rule)
+    }
+
+    /// `platforms`: a non-empty list of distinct `os/architecture[/variant]`.
+    fn platforms<'d>(&mut self, value: Option<&'d Document<'_>>) -> Vec<PlatformPattern<'d>> {
+        let path = "imageConfig.platforms";
+        let items = match value {
+            None | Some(Document::Null) => return Vec::new(),
+            Some(Document::Array(items)) if !items.is_empty() => items,
+            Some(Document::Array(_)) => {
+                self.error(path, "is empty, so no platform would be read: remove it to read every platform");
+                return Vec::new();
+            }
+            Some(other) => {
+                self.error(
+                    path,
+                    format_args!("expected a list such as [linux/amd64, linux/arm64], found {}", describe(other)),
+                );
+                return Vec::new();
+            }
+        };
+        let mut platforms: Vec<PlatformPattern<'d>> = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{path}[{i}]");
+            let Document::String(written) = item else {
+                self.error(&at, format_args!("expected a platform such as linux/amd64, found {}", describe(item)));
+                continue;
+            };
+            match PlatformPattern::parse(written) {
+                Ok(pattern) if platforms.iter().any(|p| p.written == pattern.written) => {
+                    self.error(&at, format_args!("{written:?} is listed twice"))
+                }
+                Ok(pattern) => platforms.push(pattern),
+                Err(why) => self.error(&at, why),
+            }
+        }
+        platforms
     }
 
     fn config_images<'d>(&mut self, value: &'d Document<'_>) -> Option<ImageSet<'d>> {

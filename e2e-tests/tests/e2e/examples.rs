@@ -82,17 +82,39 @@ fn image_config_example_gets_the_documented_verdicts() {
         legacy.ends_with(", 400 days ago, older than 90d (imageConfig.maxAge) and it runs as user \"root\", which is root (imageConfig.user.nonRoot)"),
         "{legacy}"
     );
-    // nginx is outside imageConfig.images: only the corp images were asked about.
-    let asked: Vec<&str> = verdicts.iter().flat_map(|v| v.host_calls.iter().map(|c| c.request.as_str())).collect();
+    // Every platform of the multi-platform image is read; arm64 runs as root.
+    assert_eq!(
+        lines[4],
+        "deny DaemonSet ops/node-agent: spec.template.spec.containers[0].image \"registry.corp.example/team/multi:3\": linux/arm64/v8: it runs as user \"root\", which is root (imageConfig.user.nonRoot)"
+    );
+    // nginx is outside imageConfig.images: only the corp images were asked
+    // about: each manifest, then its config (an index's, platform by platform).
+    let asked: Vec<String> = verdicts
+        .iter()
+        .flat_map(|v| {
+            v.host_calls.iter().map(|c| format!("{} {}", c.capability.rsplit('/').next().unwrap(), c.request))
+        })
+        .collect();
+    let multi = |platform: usize| {
+        let calls = &verdicts[4].host_calls;
+        format!("oci_manifest_config {}", calls[platform].request)
+    };
     assert_eq!(
         asked,
         [
-            "registry.corp.example/team/api:1.4.2",
-            "registry.corp.example/team/fork:2",
-            "registry.corp.example/team/private:1",
-            "registry.corp.example/team/legacy:0.9"
+            "oci_manifest registry.corp.example/team/api:1.4.2".to_string(),
+            "oci_manifest_config registry.corp.example/team/api:1.4.2".to_string(),
+            "oci_manifest registry.corp.example/team/fork:2".to_string(),
+            "oci_manifest_config registry.corp.example/team/fork:2".to_string(),
+            "oci_manifest registry.corp.example/team/private:1".to_string(),
+            "oci_manifest registry.corp.example/team/legacy:0.9".to_string(),
+            "oci_manifest_config registry.corp.example/team/legacy:0.9".to_string(),
+            "oci_manifest registry.corp.example/team/multi:3".to_string(),
+            multi(1),
+            multi(2),
         ]
     );
+    assert!(multi(1).contains("registry.corp.example/team/multi@sha256:"), "{}", multi(1));
 }
 
 /// examples/ci: the GitHub Actions and GitLab CI jobs the README shows are

@@ -1,7 +1,13 @@
 //! kwctl (Kubewarden's CLI, the host Kubewarden users run), for the tests
 //! that compare the policy there with the runner's host. kwctl is not
 //! installable from package registries: where it is not on PATH, these tests
-//! print a note and pass.
+//! print a note and pass, except under `CI=true`, where a missing kwctl
+//! fails them (CI puts `../shared/bin` on PATH: a skip there would hide a
+//! broken setup).
+//!
+//! kwctl 1.35 runs every case with `--allowed-host-capabilities` set to
+//! exactly the list `metadata.yml` declares, so a capability the policy
+//! calls without declaring it fails a test; 1.31 has no such flag.
 //!
 //! Every command runs offline and quietly: `HOME` is a scratch folder (kwctl
 //! keeps its store and wasmtime cache there), no backtraces (policy-evaluator
@@ -30,6 +36,10 @@ impl Kwctl {
             .map(|dir| dir.join("kwctl"))
             .find(|path| path.is_file());
         let Some(bin) = bin else {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{test}: kwctl is not on PATH, and CI=true (.ci/run puts ../shared/bin on PATH)"
+            );
             println!("skipping {test}: kwctl is not on PATH");
             return None;
         };
@@ -69,10 +79,31 @@ impl Kwctl {
         annotated
     }
 
-    /// `kwctl run` arguments that keep it offline.
+    /// `kwctl run` arguments that keep it offline and, on kwctl 1.35 and
+    /// later, grant exactly the host capabilities metadata.yml declares.
     pub fn run_args(&self) -> Vec<String> {
         let trust = self.scratch.join("sigstore-trust-config.json");
-        vec!["run".into(), "--sigstore-trust-config".into(), path(&trust).to_string()]
+        let mut args = vec!["run".into(), "--sigstore-trust-config".into(), path(&trust).to_string()];
+        // One flag, every value after it: kwctl 1.35's help says the flag
+        // "can be repeated", but a second one is refused.
+        if self.grants_capabilities() {
+            args.push("--allowed-host-capabilities".into());
+            args.extend(declared_host_capabilities());
+        }
+        args
+    }
+
+    /// kwctl 1.35 and later grant host capabilities by list.
+    fn grants_capabilities(&self) -> bool {
+        let output = self.output(&["--version"]);
+        let version = String::from_utf8_lossy(&output.stdout);
+        let minor = version
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.strip_prefix("1."))
+            .and_then(|v| v.split('.').next())
+            .and_then(|v| v.parse::<u32>().ok());
+        minor.is_none_or(|minor| minor >= 35)
     }
 }
 
@@ -82,6 +113,19 @@ impl Drop for Kwctl {
             let _ = std::fs::remove_dir_all(&self.scratch);
         }
     }
+}
+
+/// The `hostCapabilities` list of metadata.yml (`  - oci/v1/…` lines).
+pub fn declared_host_capabilities() -> Vec<String> {
+    let metadata = std::fs::read_to_string(repo_root().join("metadata.yml")).expect("metadata.yml");
+    let mut lines = metadata.lines().skip_while(|line| *line != "hostCapabilities:").skip(1);
+    let list: Vec<String> = lines
+        .by_ref()
+        .map_while(|line| line.strip_prefix("  - "))
+        .map(|capability| capability.trim().to_string())
+        .collect();
+    assert!(!list.is_empty(), "metadata.yml declares no hostCapabilities");
+    list
 }
 
 pub fn path(path: &Path) -> &str {

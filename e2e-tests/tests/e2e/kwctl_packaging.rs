@@ -6,7 +6,7 @@
 use registry_guard_e2e::{read_yaml, repo_root};
 use serde_json::Value;
 
-use crate::kwctl::{Kwctl, path};
+use crate::kwctl::{Kwctl, declared_host_capabilities, describe, path};
 
 /// The ```yaml policy block under "## Deploying it" in the README.
 fn readme_deploying_it_policy() -> Value {
@@ -39,8 +39,11 @@ fn kwctl_inspect_shows_metadata_yml() {
         assert_eq!(&annotations[key], value, "kwctl inspect: annotation {key}");
     }
     assert_eq!(annotations["io.kubewarden.policy.title"], "registry-guard");
+    // The annotation (hosts before 1.35, Artifact Hub) lists what the
+    // top-level hostCapabilities (1.35) lists.
     let capabilities = annotations["io.kubewarden.policy.hostCapabilities"].as_str().unwrap_or_default();
-    assert!(capabilities.split(", ").any(|c| c == "kubewarden/oci/v1/manifest_digest"), "{capabilities:?}");
+    let annotated: Vec<String> = capabilities.split(", ").map(|c| c.trim_start_matches("kubewarden/").into()).collect();
+    assert_eq!(annotated, declared_host_capabilities(), "io.kubewarden.policy.hostCapabilities");
     // `-u README.md`: the README is the policy's usage text.
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
     assert_eq!(annotations["io.kubewarden.policy.usage"].as_str(), Some(readme.as_str()));
@@ -80,4 +83,19 @@ fn kwctl_scaffold_gives_the_rules_of_the_readme_deploying_it_example() {
     // README's example says false because its settings never mutate
     // (readme.rs checks that).
     assert_eq!(scaffolded["spec"]["mutating"], metadata["mutating"]);
+}
+
+/// kwctl 1.35 compares the host capabilities the module calls (the
+/// operation names in its data) with metadata.yml's `hostCapabilities`, and
+/// warns at `annotate` about any the list lacks, or lists without a call.
+#[test]
+fn kwctl_annotate_finds_the_declared_host_capabilities_exactly() {
+    let Some(kwctl) = Kwctl::find("annotate-capabilities") else { return };
+    let out = kwctl.scratch.join("annotated.wasm");
+    let policy = registry_guard_e2e::policy_path();
+    let output = kwctl.output(&["annotate", "-m", "metadata.yml", "-o", path(&out), path(&policy)]);
+    let said = describe(&output);
+    assert!(!said.contains("not declared"), "kwctl annotate: a capability is called but not declared\n{said}");
+    assert!(!said.contains("not detected"), "kwctl annotate: a capability is declared but never called\n{said}");
+    assert!(!said.contains("WARN"), "kwctl annotate warned\n{said}");
 }
