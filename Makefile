@@ -6,7 +6,7 @@ POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
 
-.PHONY: bench baseline accept-all fuzz run test unit-tests e2e-tests lint fmt fmt-check runner clean wasm-target \
+.PHONY: bench baseline accept-all fuzz run test unit-tests e2e-tests e2e-hosts lint fmt fmt-check runner clean wasm-target \
 	playground playground-serve playground-test
 
 # wasm-opt (binaryen, pinned by tools/binaryen/package-lock.json), from npm.
@@ -113,6 +113,16 @@ e2e-tests: policy.wasm runner baseline accept-all
 	else \
 		echo "bats is not installed: skipping e2e-tests/*.bats (apt-get install -y bats)"; \
 	fi
+
+# The suites that run the policy in Kubewarden's own hosts (kwctl,
+# policy-server, a loopback registry), again: .ci/run calls this a second
+# time with ../shared/bin/1.31 first on PATH, so that both the current host
+# (1.35) and the previous one (1.31) pass every case.
+HOST_BATS := e2e-tests/kwctl.bats e2e-tests/packaging-kwctl.bats e2e-tests/policy-server.bats e2e-tests/registry.bats
+e2e-hosts: policy.wasm runner accept-all
+	@echo "e2e-hosts: $$(kwctl --version 2>/dev/null | head -1), $$(policy-server --version 2>/dev/null | head -1)"
+	$(CARGO) test --locked -p registry-guard-e2e -- kwctl differential
+	REGISTRY_GUARD_BIN=$(abspath $(RUNNER)) REGISTRY_GUARD_ACCEPT_ALL=$(abspath $(ACCEPT_ALL)) bats $(HOST_BATS)
 
 lint:
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings

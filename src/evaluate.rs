@@ -81,6 +81,7 @@ struct Subject<'a, 'f> {
     /// The `exemptImages` pattern it matches: the registries, images, tags
     /// and digests rules do not apply.
     exempt: Option<String>,
+    lookups: Lookups,
 }
 
 impl<'a> Subject<'a, '_> {
@@ -130,8 +131,23 @@ impl<'a> Subject<'a, '_> {
     }
 }
 
+/// Whether an image is looked up (signatures, pinning, image configs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookups {
+    Made,
+    /// An UPDATE's image that `oldObject` holds at the same field
+    /// (`lookupsOnUpdate: changedImages`): only the static rules run.
+    Skipped,
+}
+
 #[inline(never)]
 pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>) -> Outcome {
+    evaluate_with(policy, found, Lookups::Made, host)
+}
+
+/// `evaluate`, looking the image up or not.
+#[inline(never)]
+pub fn evaluate_with(policy: &Policy<'_>, found: &Found<'_>, lookups: Lookups, host: &mut HostCall<'_>) -> Outcome {
     let written = match &found.image {
         Err(problem) => return Outcome::refused(found, None, None, vec![problem.clone()]),
         Ok(written) => written.as_ref(),
@@ -163,7 +179,7 @@ pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>)
     let exempt = policy.exempt.as_ref().and_then(|set| {
         set.find(&source).or_else(|| moved.as_ref().and_then(|(image, _)| set.find(image))).map(str::to_string)
     });
-    let item = Subject { found, written, source, moved, exempt };
+    let item = Subject { found, written, source, moved, exempt, lookups };
     let mut outcome = image_config(policy, &item, decided(policy, &item, host), host);
     if let Some(rule) = &item.exempt
         && outcome.violation.is_none()
@@ -186,7 +202,7 @@ fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>)
     let written = item.written;
     let mut signers: Vec<&SignatureRule<'_>> = Vec::new();
     for rule in &policy.signatures {
-        if rule.applies_to(&item.source) {
+        if item.lookups == Lookups::Made && rule.applies_to(&item.source) {
             signers.push(rule);
         }
     }
@@ -194,8 +210,9 @@ fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>)
     // Pinned to a digest: the verified one when signature rules apply
     // (modifyImagesWithDigest or digests.pin), else the one looked up
     // (digests.pin); never an image that names a digest already.
-    let pins =
-        item.image().digest.is_none() && (policy.pin != Pin::Never || (policy.pin_verified && !signers.is_empty()));
+    let pins = item.lookups == Lookups::Made
+        && item.image().digest.is_none()
+        && (policy.pin != Pin::Never || (policy.pin_verified && !signers.is_empty()));
     let mut reasons = item.decide(policy, item.image());
     if pins {
         reasons.retain(|r| *r != Reason::DigestRequired);
@@ -239,7 +256,7 @@ fn decided(policy: &Policy<'_>, item: &Subject<'_, '_>, host: &mut HostCall<'_>)
 #[inline(never)]
 fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcome, host: &mut HostCall<'_>) -> Outcome {
     let Some(rule) = &policy.image_config else { return outcome };
-    if outcome.violation.is_some() || !rule.applies_to(item.image()) {
+    if outcome.violation.is_some() || item.lookups == Lookups::Skipped || !rule.applies_to(item.image()) {
         return outcome;
     }
     // The image the node will pull: the rewritten one when it changed.

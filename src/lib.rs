@@ -32,7 +32,7 @@ pub mod settings;
 /// waPC guest).
 pub type CallResult = Result<Vec<u8>, Box<dyn std::error::Error + Sync + Send>>;
 
-use crate::evaluate::{Outcome, evaluate};
+use crate::evaluate::{Lookups, Outcome, evaluate_with};
 use crate::host::HostCall;
 use crate::host::manifest_digest::Lookup;
 
@@ -114,9 +114,14 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
             answer
         }
     };
+    let unchanged = match unchanged_images(bytes, &payload.operation, payload.old_object.clone(), &policy, &found) {
+        Ok(unchanged) => unchanged,
+        Err(e) => return reject(format!("registry-guard cannot read the admission request's oldObject: {e}")),
+    };
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
-    for found in &found {
-        let Outcome { violation, rewrite, warning } = evaluate(&policy, found, &mut ask_once);
+    for (i, found) in found.iter().enumerate() {
+        let lookups = if unchanged.get(i) == Some(&true) { Lookups::Skipped } else { Lookups::Made };
+        let Outcome { violation, rewrite, warning } = evaluate_with(&policy, found, lookups, &mut ask_once);
         violations.extend(violation);
         warnings.extend(warning);
         if let Some(rewrite) = rewrite {
@@ -161,6 +166,38 @@ fn find_custom_fields<'de>(
     request::custom_fields::find(bytes, object, &paths, found)
 }
 
+/// For each found image, whether an UPDATE's `oldObject` holds the same
+/// image at the same field, so that it is not looked up again
+/// (`lookupsOnUpdate: changedImages`, the default): an update that changes
+/// replicas or labels makes no registry call, and a registry outage does not
+/// block it. Empty (nothing skipped) for other operations, for settings that
+/// make no lookups, and with `lookupsOnUpdate: allImages`. Images found
+/// through `imageFields` are always looked up: the old object is walked for
+/// the built-in places only.
+#[inline(never)]
+fn unchanged_images(
+    bytes: &[u8],
+    operation: &Option<std::borrow::Cow<'_, str>>,
+    old_object: Option<std::ops::Range<usize>>,
+    policy: &rules::Policy<'_>,
+    found: &[request::discovery::Found<'_>],
+) -> Result<Vec<bool>, String> {
+    let (Some(old), true) = (old_object, operation.as_deref() == Some("UPDATE")) else { return Ok(Vec::new()) };
+    if policy.lookups_on_update == rules::LookupsOnUpdate::AllImages || !policy.looks_up() {
+        return Ok(Vec::new());
+    }
+    let old_found = request::discovery::read_object(&bytes[old])?;
+    Ok(found
+        .iter()
+        .map(|new| {
+            new.image.is_ok()
+                && old_found
+                    .iter()
+                    .any(|old| old.field == new.field && old.image == new.image && old.scheme == new.scheme)
+        })
+        .collect())
+}
+
 /// One host call of a request: the operation, the question, the answer.
 type Exchange = (String, Vec<u8>, Result<Vec<u8>, String>);
 
@@ -187,3 +224,6 @@ mod signature_tests;
 
 #[cfg(test)]
 mod image_config_tests;
+
+#[cfg(test)]
+mod update_tests;

@@ -111,6 +111,10 @@ pub struct Payload<'de> {
     pub kind: Option<Cow<'de, str>>,
     /// Where `request.object` starts (set at its key).
     object_start: Option<usize>,
+    /// Where `request.oldObject` stands, when it is a mapping: skipped in
+    /// this pass, walked only when an UPDATE's lookups need it
+    /// (`lookupsOnUpdate`).
+    pub old_object: Option<Range<usize>>,
 }
 
 /// How an image is written in a string value.
@@ -420,9 +424,9 @@ pub fn read(bytes: &[u8]) -> Result<Payload<'_>, String> {
     Walker::new(bytes).run(Role::Payload)
 }
 
-/// Walks the object of an admission request alone (for tests).
-#[cfg(test)]
-fn read_object(bytes: &[u8]) -> Result<Vec<Found<'_>>, String> {
+/// Walks one object alone (an UPDATE's `oldObject`, a slice of the
+/// payload that `read` has checked): its images, by field.
+pub fn read_object(bytes: &[u8]) -> Result<Vec<Found<'_>>, String> {
     Walker::new(bytes).run(Role::Object).map(|payload| payload.found)
 }
 
@@ -641,6 +645,18 @@ impl<'de> Walker<'de> {
                 }
                 self.payload.object_start = Some(self.parser.value_start());
                 Ok((Role::Object, false))
+            }
+            Role::Request if key.is("oldObject") => {
+                if self.payload.old_object.is_some() {
+                    return Err("the request has two oldObject fields".into());
+                }
+                let start = self.parser.value_start();
+                let object = self.bytes.get(start) == Some(&b'{');
+                self.skip()?;
+                if object {
+                    self.payload.old_object = Some(start..self.parser.position());
+                }
+                Ok((Role::Any, false))
             }
             Role::Payload | Role::Request => self.skip(),
             // Only the object's own mapping has keys read in the Object role.

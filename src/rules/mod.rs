@@ -57,6 +57,23 @@ pub struct Policy<'s> {
     pub image_config: Option<ConfigRule<'s>>,
     /// `imageFields`: where custom resources keep images.
     pub image_fields: Vec<FieldRule<'s>>,
+    /// `lookupsOnUpdate`: which images of an UPDATE are looked up.
+    pub lookups_on_update: LookupsOnUpdate,
+}
+
+/// `lookupsOnUpdate`: on an UPDATE, whether an image that `oldObject` holds
+/// at the same field is looked up again (signatures, pinning, image
+/// configs). The static rules (registries, images, tags, digests.require)
+/// run on every image either way.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum LookupsOnUpdate {
+    /// Only images that differ from `oldObject` at the same field: an
+    /// update that changes replicas or labels makes no registry call, and a
+    /// registry outage does not block it.
+    #[default]
+    ChangedImages,
+    /// Every image, on every update.
+    AllImages,
 }
 
 /// `digests.pin`: whether images without a digest are pinned to the digest
@@ -72,6 +89,11 @@ pub enum Pin {
 }
 
 impl Policy<'_> {
+    /// The settings make host lookups (pinning, signatures, image configs).
+    pub fn looks_up(&self) -> bool {
+        self.pin != Pin::Never || !self.signatures.is_empty() || self.image_config.is_some()
+    }
+
     /// The settings can change objects (pinning or mirrors). Without them the
     /// policy never mutates and never calls the host.
     pub fn mutates(&self) -> bool {

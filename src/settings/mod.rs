@@ -32,7 +32,7 @@ use crate::rules::tag_pattern::TagSet;
 mod image_config;
 mod image_fields;
 mod signatures;
-use crate::rules::{Pin, Policy, Section};
+use crate::rules::{LookupsOnUpdate, Pin, Policy, Section};
 
 /// The settings errors, each prefixed with its path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +113,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "imageFields",
     "imageConfig",
     "exemptImages",
+    "lookupsOnUpdate",
 ];
 const LIST_KEYS: &[&str] = &["allow", "reject"];
 const DIGEST_KEYS: &[&str] = &["require", "pin"];
@@ -169,6 +170,18 @@ impl Reader {
         if let Some(fields) = get(root, "imageFields") {
             policy.image_fields = self.image_fields(fields);
         }
+        policy.lookups_on_update = match get(root, "lookupsOnUpdate") {
+            None | Some(Document::Null) => LookupsOnUpdate::ChangedImages,
+            Some(Document::String(s)) if s == "changedImages" => LookupsOnUpdate::ChangedImages,
+            Some(Document::String(s)) if s == "allImages" => LookupsOnUpdate::AllImages,
+            Some(other) => {
+                self.error(
+                    "lookupsOnUpdate",
+                    format_args!("expected changedImages or allImages, found {}", describe(other)),
+                );
+                LookupsOnUpdate::ChangedImages
+            }
+        };
         // verify-image-signatures' default: pin verified images.
         policy.pin_verified = match get(root, "modifyImagesWithDigest") {
             None | Some(Document::Null) => true,
@@ -438,7 +451,7 @@ mod tests {
         assert_eq!(
             errors(json!({"registry": {"allow": ["a.io"]}})),
             [
-                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages"
+                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate"
             ]
         );
         assert_eq!(

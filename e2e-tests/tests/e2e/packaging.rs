@@ -94,6 +94,7 @@ fn questions_ui_covers_every_setting() {
         "imageFields",
         "imageConfig",
         "exemptImages",
+        "lookupsOnUpdate",
     ] {
         assert!(variables.iter().any(|v| v == setting), "questions-ui.yml lacks {setting}");
     }
