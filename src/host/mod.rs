@@ -54,7 +54,7 @@ pub fn host_error(message: &str) -> String {
             Some((n, rest)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => rest,
             _ => line,
         })
-        .last();
+        .next_back();
     let head = one_line(head);
     match deepest.map(one_line) {
         Some(cause) if !cause.is_empty() && !head.contains(&cause) => format!("{cause} ({head})"),
