@@ -6,7 +6,7 @@ POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
 
-.PHONY: bench baseline accept-all fuzz run test unit-tests e2e-tests e2e-hosts lint fmt fmt-check runner clean wasm-target \
+.PHONY: bench baseline accept-all fuzz run test unit-tests e2e-tests e2e-hosts push lint fmt fmt-check runner clean wasm-target \
 	playground playground-serve playground-test
 
 # wasm-opt (binaryen, pinned by tools/binaryen/package-lock.json), from npm.
@@ -43,6 +43,17 @@ wasm-target:
 # The module with its metadata embedded, for `kwctl push` (needs kwctl).
 annotated-policy.wasm: policy.wasm metadata.yml README.md
 	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+
+# Publish the annotated policy to an OCI registry, as
+# registry://REGISTRY/registry-guard:vVERSION (VERSION from metadata.yml):
+#   make push REGISTRY=ghcr.io/acme/policies [SOURCES=sources.yml] [DOCKER_CONFIG=dir]
+# SOURCES is kwctl's sources file (insecure_sources, source_authorities);
+# DOCKER_CONFIG a directory holding the registry credentials' config.json.
+POLICY_VERSION := $(shell sed -n 's/^ *io.kubewarden.policy.version: *//p' metadata.yml)
+push: annotated-policy.wasm
+	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host[:port]/path [SOURCES=sources.yml] [DOCKER_CONFIG=dir]"; exit 1; }
+	kwctl push $(if $(SOURCES),--sources-path $(SOURCES)) $(if $(DOCKER_CONFIG),--docker-config-json-path $(DOCKER_CONFIG)) \
+		annotated-policy.wasm registry://$(REGISTRY)/registry-guard:v$(POLICY_VERSION)
 
 # The offline runner (`registry-guard check ...`).
 runner:

@@ -15,6 +15,9 @@
 #   ps_yaml_settings FILE INDENT      a settings file (JSON or YAML) as YAML
 #                                     lines to put under `settings:`
 #
+# PS_SOURCES_PATH, PS_DOCKER_CONFIG and PS_WORKERS, when set, become
+# --sources-path, --docker-config-json-path and --workers.
+#
 # The server gets a scratch HOME and no KUBECONFIG or in-cluster variables,
 # so it never reaches a user's cluster; `--ignore-kubernetes-connection-failure`
 # lets it start without one. It has no TLS and listens on 127.0.0.1 only.
@@ -54,6 +57,10 @@ _ps_args() {
   printf '%s\n' --addr 127.0.0.1 --port "$port" --readiness-probe-port "$ready_port" \
     --policies "$policies" --policies-download-dir "$work/download" \
     --sigstore-cache-dir "$work/sigstore" --ignore-kubernetes-connection-failure --log-no-color
+  # Registries: insecure sources and CAs, and credentials (registry.bats).
+  if [ -n "${PS_SOURCES_PATH:-}" ]; then printf '%s\n' --sources-path "$PS_SOURCES_PATH"; fi
+  if [ -n "${PS_DOCKER_CONFIG:-}" ]; then printf '%s\n' --docker-config-json-path "$PS_DOCKER_CONFIG"; fi
+  if [ -n "${PS_WORKERS:-}" ]; then printf '%s\n' --workers "$PS_WORKERS"; fi
 }
 
 ps_start() {

@@ -1,0 +1,308 @@
+#!/usr/bin/env bats
+# The policy against real registries: Debian's docker-registry (CNCF
+# Distribution) on free loopback ports, storage in a temp dir, images pushed
+# over the distribution API by e2e-tests/registry/fixtures.py (OCI and Docker
+# schema-2 images, a two-platform index with an attestation, key-signed
+# images in cosign's layout). Every lookup is answered by the registry
+# itself, through kwctl (no replay) and through policy-server: pins must be
+# the registry's own digests, and every denial must name its cause.
+#
+# - public: plain HTTP (`insecure_sources`);
+# - private: TLS from a CA made here (`source_authorities`) and basic auth
+#   (htpasswd; credentials in a Docker config.json);
+# - broken: a server that answers 500 to everything.
+#
+# Skipped where docker-registry, kwctl or policy-server is missing; under
+# CI=true a missing tool fails the run instead (.ci/run installs
+# docker-registry and puts ../shared/bin on PATH).
+
+setup_file() {
+  export SKIP_REASON=
+  local tool
+  for tool in docker-registry htpasswd openssl kwctl policy-server python3; do
+    if ! command -v "$tool" >/dev/null; then
+      SKIP_REASON="$tool is not on PATH"
+      [ "${CI:-}" != true ] || { echo "$SKIP_REASON, and CI=true" >&2; return 1; }
+      return 0
+    fi
+  done
+  cd "$BATS_TEST_DIRNAME/.."
+  make --no-print-directory -s annotated-policy.wasm >&2
+  . benches/policy-server/server.sh
+  export WORK="$BATS_FILE_TMPDIR/registry"
+  mkdir -p "$WORK/public" "$WORK/private" "$WORK/docker" "$WORK/home"
+  local fixtures=e2e-tests/registry/fixtures.py ports
+  ports=$(ps_load free-ports 3)
+  read -r PUBLIC_PORT PRIVATE_PORT BROKEN_PORT <<<"$ports"
+  export PUBLIC="127.0.0.1:$PUBLIC_PORT" PRIVATE="127.0.0.1:$PRIVATE_PORT" BROKEN="127.0.0.1:$BROKEN_PORT"
+
+  # The private registry's CA and certificate (for 127.0.0.1), and a user.
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=registry-guard test CA" \
+    -keyout "$WORK/ca.key" -out "$WORK/ca.pem" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+    -keyout "$WORK/server.key" -out "$WORK/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$WORK/san.ext"
+  openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.pem" -CAkey "$WORK/ca.key" -CAcreateserial \
+    -days 2 -extfile "$WORK/san.ext" -out "$WORK/server.pem" 2>/dev/null
+  htpasswd -Bbn ci s3cret >"$WORK/htpasswd" 2>/dev/null
+  printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$PRIVATE" "$(printf 'ci:s3cret' | base64)" >"$WORK/docker/config.json"
+
+  python3 "$fixtures" registry-config --storage "$WORK/public" --port "$PUBLIC_PORT" >"$WORK/public.yml"
+  python3 "$fixtures" registry-config --storage "$WORK/private" --port "$PRIVATE_PORT" \
+    --cert "$WORK/server.pem" --key "$WORK/server.key" --htpasswd "$WORK/htpasswd" >"$WORK/private.yml"
+  # 3>&-: bats waits for every process that holds its fd 3.
+  docker-registry serve "$WORK/public.yml" >"$WORK/public.log" 2>&1 3>&- &
+  echo $! >"$WORK/pids"
+  docker-registry serve "$WORK/private.yml" >"$WORK/private.log" 2>&1 3>&- &
+  echo $! >>"$WORK/pids"
+  python3 "$fixtures" fake-registry --port "$BROKEN_PORT" --mode 500 --max-seconds 900 3>&- &
+  echo $! >>"$WORK/pids"
+  local i
+  for i in $(seq 50); do
+    curl -sf -o /dev/null "http://$PUBLIC/v2/" &&
+      [ "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$WORK/ca.pem" "https://$PRIVATE/v2/")" = 401 ] && break
+    sleep 0.2
+  done
+
+  python3 "$fixtures" keys "$WORK/keys"
+  python3 "$fixtures" push --registry "$PUBLIC" --keys "$WORK/keys" >"$WORK/public.json"
+  python3 "$fixtures" push --registry "$PRIVATE" --keys "$WORK/keys" --user ci:s3cret --ca "$WORK/ca.pem" \
+    >"$WORK/private.json"
+
+  cat >"$WORK/sources.yml" <<EOF
+insecure_sources: ["$PUBLIC", "$BROKEN"]
+source_authorities:
+  "$PRIVATE":
+    - type: Path
+      path: $WORK/ca.pem
+EOF
+  echo '{}' >"$WORK/sigstore-trust-config.json"
+
+  # The same policies through policy-server, granted only what they use.
+  local policy="file://$PWD/annotated-policy.wasm"
+  cat >"$WORK/policies.yml" <<EOF
+pin:
+  module: $policy
+  allowedToMutate: true
+  hostCapabilities: [oci/v1/manifest_digest]
+  settings:
+    digests: {pin: required}
+image-config:
+  module: $policy
+  allowedToMutate: false
+  hostCapabilities: [oci/v1/oci_manifest, oci/v1/oci_manifest_config]
+  settings:
+    imageConfig: {user: {nonRoot: true}, maxAge: 365d}
+signatures:
+  module: $policy
+  allowedToMutate: true
+  hostCapabilities: [oci/v2/verify]
+  settings:
+    signatures:
+      - image: "$PUBLIC/acme/*"
+        pubKeys:
+          - |
+$(sed 's/^/            /' "$WORK/keys/cosign.pub")
+EOF
+  export PS_SOURCES_PATH="$WORK/sources.yml" PS_DOCKER_CONFIG="$WORK/docker"
+  ps_start "$WORK/ps" "$WORK/policies.yml"
+  export PS_PID PS_PORT PS_READY_PORT PS_LOG
+}
+
+teardown_file() {
+  [ -n "${WORK:-}" ] || return 0
+  . "$BATS_TEST_DIRNAME/../benches/policy-server/server.sh"
+  ps_stop "$WORK/ps"
+  local pid
+  for pid in $(cat "$WORK/pids" 2>/dev/null); do
+    kill "$pid" 2>/dev/null || true
+  done
+}
+
+setup() {
+  [ -z "$SKIP_REASON" ] || skip "$SKIP_REASON"
+  cd "$BATS_TEST_DIRNAME/.."
+  . benches/policy-server/server.sh
+}
+
+# `review FILE IMAGE…`: a Pod CREATE AdmissionReview running the images.
+review() {
+  local file=$1
+  shift
+  python3 - "$@" >"$file" <<'EOF'
+import json, sys
+containers = [{"name": f"c{i}", "image": image} for i, image in enumerate(sys.argv[1:])]
+print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+    "uid": "9b0d7e4c-1a2b-4c3d-8e9f-a0b1c2d3e4f5",
+    "kind": {"group": "", "version": "v1", "kind": "Pod"},
+    "resource": {"group": "", "version": "v1", "resource": "pods"},
+    "operation": "CREATE", "name": "p", "namespace": "default", "userInfo": {"username": "alice"},
+    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+               "spec": {"containers": containers}}}}))
+EOF
+}
+
+# `kwctl_registry SETTINGS_JSON REVIEW [ARGS…]`: kwctl run, its lookups
+# answered by the registries; $output is the AdmissionResponse, decoded by
+# answer_fields into "allowed …", "message …", "patch …" lines.
+kwctl_registry() {
+  local settings=$1 request=$2
+  shift 2
+  run env HOME="$WORK/home" RUST_BACKTRACE=0 NO_COLOR=1 kwctl run \
+    --sigstore-trust-config "$WORK/sigstore-trust-config.json" --sources-path "$WORK/sources.yml" \
+    --request-path "$request" --settings-json "$settings" "$@" annotated-policy.wasm
+  echo "$output"
+  [ "$status" -eq 0 ]
+  output=$(printf '%s\n' "$output" | tail -n 1 | python3 -c '
+import base64, json, sys
+r = json.loads(sys.stdin.read())
+print("allowed", str(r["allowed"]).lower())
+print("message", (r.get("status") or {}).get("message", ""))
+if r.get("patch"):
+    print("patch", base64.b64decode(r["patch"]).decode())')
+  echo "$output"
+}
+
+field() {
+  printf '%s\n' "$output" | sed -n "s/^$1 //p" | head -n 1
+}
+
+# A digest of the fixtures: `digest public multi`.
+digest() {
+  python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$WORK/$1.json" "$2"
+}
+
+@test "registry: digests.pin pins OCI, Docker schema-2 and multi-platform images to the registry's own digests" {
+  review "$BATS_TEST_TMPDIR/r.json" "$PUBLIC/acme/oci-single:1" "$PUBLIC/acme/docker-single:1" "$PUBLIC/acme/multi:1"
+  kwctl_registry '{"digests": {"pin": "required"}}' "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = true ]
+  # The index digest, not a platform's: the node picks its own platform.
+  [ "$(field patch)" = "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"$PUBLIC/acme/oci-single:1@$(digest public oci-single)\"},{\"op\":\"replace\",\"path\":\"/spec/containers/1/image\",\"value\":\"$PUBLIC/acme/docker-single:1@$(digest public docker-single)\"},{\"op\":\"replace\",\"path\":\"/spec/containers/2/image\",\"value\":\"$PUBLIC/acme/multi:1@$(digest public multi)\"}]" ]
+}
+
+@test "registry: imageConfig reads every platform of an index and names the failing one; Docker schema-2 configs are read" {
+  review "$BATS_TEST_TMPDIR/r.json" "$PUBLIC/acme/oci-single:1" "$PUBLIC/acme/multi:1" "$PUBLIC/acme/docker-single:1"
+  kwctl_registry '{"imageConfig": {"user": {"nonRoot": true}, "maxAge": "365d"}}' "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[1].image \"$PUBLIC/acme/multi:1\": linux/arm64/v8: it runs as user \"root\", which is root (imageConfig.user.nonRoot); spec.containers[2].image \"$PUBLIC/acme/docker-single:1\": built 2020-01-01T00:00:00Z, "*" days ago, older than 365d (imageConfig.maxAge) and it sets no user, so it runs as root (imageConfig.user.nonRoot)" ]]
+  # The amd64 image (user 65532) and the attestation manifest raise nothing.
+  [[ "$(field message)" != *"linux/amd64"* && "$(field message)" != *unknown* ]]
+}
+
+@test "registry: an image pinned to its index digest passes imageConfig platform by platform (it used to be refused)" {
+  review "$BATS_TEST_TMPDIR/r.json" "$PUBLIC/acme/multi:1"
+  kwctl_registry '{"digests": {"pin": "required"}, "imageConfig": {"user": {"nonRoot": true}, "platforms": ["linux/amd64"]}}' \
+    "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = true ]
+  [ "$(field patch)" = "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"$PUBLIC/acme/multi:1@$(digest public multi)\"}]" ]
+  # Every platform, and one the index lacks.
+  kwctl_registry '{"digests": {"pin": "required"}, "imageConfig": {"user": {"nonRoot": true}, "platforms": ["linux/arm64", "linux/s390x"]}}' \
+    "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = false ]
+  [ "$(field message)" = "spec.containers[0].image \"$PUBLIC/acme/multi:1\" (pulled as \"$PUBLIC/acme/multi:1@$(digest public multi)\"): it offers no linux/s390x image (imageConfig.platforms); it offers linux/amd64, linux/arm64/v8 and linux/arm64/v8: it runs as user \"root\", which is root (imageConfig.user.nonRoot)" ]
+}
+
+@test "registry: key signatures in cosign's layout: signed is admitted and pinned; other key, unsigned, wrong payload, moved tag are denied" {
+  review "$BATS_TEST_TMPDIR/r.json" "$PUBLIC/acme/signed:1" "$PUBLIC/acme/other-signed:1" "$PUBLIC/acme/unsigned:1" \
+    "$PUBLIC/acme/wrong-payload:1" "$PUBLIC/acme/moved:1"
+  python3 -c 'import json, sys; print(json.dumps({"signatures": [{"image": sys.argv[1] + "/acme/*", "pubKeys": [open(sys.argv[2]).read()]}]}))' \
+    "$PUBLIC" "$WORK/keys/cosign.pub" >"$BATS_TEST_TMPDIR/settings.json"
+  kwctl_registry "$(cat "$BATS_TEST_TMPDIR/settings.json")" "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = false ]
+  local message
+  message=$(field message)
+  [[ "$message" != *"acme/signed:1"* ]]
+  [[ "$message" == *"spec.containers[1].image \"$PUBLIC/acme/other-signed:1\": the signatures of \"$PUBLIC/acme/other-signed:1\" were not verified by signatures[0] (pubKeys: key …"*"): Image verification failed: missing signatures"* ]]
+  [[ "$message" == *"spec.containers[2].image \"$PUBLIC/acme/unsigned:1\": "*"no signatures found for image: $PUBLIC/acme/unsigned:1"* ]]
+  [[ "$message" == *"spec.containers[3].image \"$PUBLIC/acme/wrong-payload:1\": "*"No Signature Layer passed verification"* ]]
+  # Signed at the old digest; the tag now names an image nobody signed.
+  [[ "$message" == *"spec.containers[4].image \"$PUBLIC/acme/moved:1\": "*"no signatures found for image: $PUBLIC/acme/moved:1"* ]]
+  # The signed image alone: admitted, pinned to the digest that was verified.
+  review "$BATS_TEST_TMPDIR/signed.json" "$PUBLIC/acme/signed:1"
+  kwctl_registry "$(cat "$BATS_TEST_TMPDIR/settings.json")" "$BATS_TEST_TMPDIR/signed.json"
+  [ "$(field allowed)" = true ]
+  [ "$(field patch)" = "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"$PUBLIC/acme/signed:1@$(digest public signed)\"}]" ]
+}
+
+@test "registry: a private registry (TLS, basic auth): \"Not authorized\" (its 401) without credentials, its digest with them" {
+  review "$BATS_TEST_TMPDIR/r.json" "$PRIVATE/acme/oci-single:1"
+  kwctl_registry '{"digests": {"pin": "required"}}' "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[0].image \"$PRIVATE/acme/oci-single:1\": its digest could not be looked up (digests.pin: required): \"$PRIVATE/acme/oci-single:1\": Fail to interact with OCI registry: Not authorized: url https://$PRIVATE/v2/acme/oci-single/manifests/1" ]]
+  kwctl_registry '{"digests": {"pin": "required"}}' "$BATS_TEST_TMPDIR/r.json" --docker-config-json-path "$WORK/docker"
+  [ "$(field allowed)" = true ]
+  [ "$(field patch)" = "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"$PRIVATE/acme/oci-single:1@$(digest private oci-single)\"}]" ]
+}
+
+@test "registry: a registry that answers 500 is a denial naming the image, the lookup and the 500" {
+  review "$BATS_TEST_TMPDIR/r.json" "$BROKEN/acme/app:1"
+  kwctl_registry '{"digests": {"pin": "required"}}' "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[0].image \"$BROKEN/acme/app:1\": its digest could not be looked up (digests.pin: required): \"$BROKEN/acme/app:1\": "*"500"* ]]
+  kwctl_registry '{"imageConfig": {"maxAge": "30d"}}' "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[0].image \"$BROKEN/acme/app:1\": its image config could not be read (imageConfig.onLookupFailure: reject): \"$BROKEN/acme/app:1\": "* ]]
+}
+
+# Through policy-server: `post POLICY REVIEW`.
+post() {
+  run ps_load post --port "$PS_PORT" --policy "$1" --review "$2"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(field status)" = 200 ]
+}
+
+@test "registry, policy-server: pins, every platform's config, and signatures answered by the real registry" {
+  review "$BATS_TEST_TMPDIR/r.json" "$PUBLIC/acme/multi:1" "$PRIVATE/acme/oci-single:1"
+  post pin "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = true ]
+  # The private registry through --docker-config-json-path and its CA.
+  [ "$(field patch)" = "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"$PUBLIC/acme/multi:1@$(digest public multi)\"},{\"op\":\"replace\",\"path\":\"/spec/containers/1/image\",\"value\":\"$PRIVATE/acme/oci-single:1@$(digest private oci-single)\"}]" ]
+
+  post image-config "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = false ]
+  [ "$(field message)" = "spec.containers[0].image \"$PUBLIC/acme/multi:1\": linux/arm64/v8: it runs as user \"root\", which is root (imageConfig.user.nonRoot)" ]
+
+  review "$BATS_TEST_TMPDIR/s.json" "$PUBLIC/acme/signed:1" "$PUBLIC/acme/unsigned:1"
+  post signatures "$BATS_TEST_TMPDIR/s.json"
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[1].image \"$PUBLIC/acme/unsigned:1\": "*"no signatures found for image: $PUBLIC/acme/unsigned:1" ]]
+  review "$BATS_TEST_TMPDIR/s.json" "$PUBLIC/acme/signed:1"
+  post signatures "$BATS_TEST_TMPDIR/s.json"
+  [ "$(field allowed)" = true ]
+  [ "$(field patch)" = "[{\"op\":\"replace\",\"path\":\"/spec/containers/0/image\",\"value\":\"$PUBLIC/acme/signed:1@$(digest public signed)\"}]" ]
+}
+
+@test "registry: make push publishes the policy; kwctl pull and inspect read it; policy-server loads it from registry://" {
+  run env HOME="$WORK/home" make --no-print-directory push REGISTRY="$PUBLIC/policies" SOURCES="$WORK/sources.yml"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  local version module
+  version=$(sed -n 's/^ *io.kubewarden.policy.version: *//p' metadata.yml)
+  module="registry://$PUBLIC/policies/registry-guard:v$version"
+  run env HOME="$WORK/home" RUST_BACKTRACE=0 NO_COLOR=1 kwctl pull --sources-path "$WORK/sources.yml" "$module"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  run env HOME="$WORK/home" RUST_BACKTRACE=0 NO_COLOR=1 kwctl inspect --sources-path "$WORK/sources.yml" "$module"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" =~ title:\ +registry-guard ]]
+  [[ "$output" == *"oci/v1/oci_manifest_config"* ]]
+
+  mkdir -p "$BATS_TEST_TMPDIR/ps"
+  cat >"$BATS_TEST_TMPDIR/ps/policies.yml" <<EOF
+from-registry:
+  module: $module
+  allowedToMutate: false
+  settings:
+    registries: {allow: [quay.io]}
+EOF
+  local PS_PID PS_PORT PS_READY_PORT PS_LOG
+  ps_start "$BATS_TEST_TMPDIR/ps" "$BATS_TEST_TMPDIR/ps/policies.yml"
+  review "$BATS_TEST_TMPDIR/r.json" "$PUBLIC/acme/oci-single:1"
+  run ps_load post --port "$PS_PORT" --policy from-registry --review "$BATS_TEST_TMPDIR/r.json"
+  ps_stop "$BATS_TEST_TMPDIR/ps"
+  echo "$output"
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == *"registry \"$PUBLIC\" is not allowed (registries.allow: quay.io)"* ]]
+}
