@@ -10,7 +10,8 @@
 # - public: plain HTTP (`insecure_sources`);
 # - private: TLS from a CA made here (`source_authorities`) and basic auth
 #   (htpasswd; credentials in a Docker config.json);
-# - broken: a server that answers 500 to everything.
+# - broken: a server that answers 500 to everything;
+# - hanging: a server that accepts and never answers (started by its test).
 #
 # Skipped where docker-registry, kwctl or policy-server is missing; under
 # CI=true a missing tool fails the run instead (.ci/run installs
@@ -32,9 +33,10 @@ setup_file() {
   export WORK="$BATS_FILE_TMPDIR/registry"
   mkdir -p "$WORK/public" "$WORK/private" "$WORK/docker" "$WORK/home"
   local fixtures=e2e-tests/registry/fixtures.py ports
-  ports=$(ps_load free-ports 3)
-  read -r PUBLIC_PORT PRIVATE_PORT BROKEN_PORT <<<"$ports"
+  ports=$(ps_load free-ports 4)
+  read -r PUBLIC_PORT PRIVATE_PORT BROKEN_PORT HANGING_PORT <<<"$ports"
   export PUBLIC="127.0.0.1:$PUBLIC_PORT" PRIVATE="127.0.0.1:$PRIVATE_PORT" BROKEN="127.0.0.1:$BROKEN_PORT"
+  export HANGING="127.0.0.1:$HANGING_PORT" HANGING_PORT
 
   # The private registry's CA and certificate (for 127.0.0.1), and a user.
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=registry-guard test CA" \
@@ -70,7 +72,7 @@ setup_file() {
     >"$WORK/private.json"
 
   cat >"$WORK/sources.yml" <<EOF
-insecure_sources: ["$PUBLIC", "$BROKEN"]
+insecure_sources: ["$PUBLIC", "$BROKEN", "$HANGING"]
 source_authorities:
   "$PRIVATE":
     - type: Path
@@ -305,4 +307,39 @@ EOF
   echo "$output"
   [ "$(field allowed)" = false ]
   [[ "$(field message)" == *"registry \"$PUBLIC\" is not allowed (registries.allow: quay.io)"* ]]
+}
+
+@test "registry, policy-server: a registry that never answers holds the request; dropped, it is a denial naming the cause" {
+  # The guest cannot time out a host call, and the host sets no timeout: the
+  # request waits as long as the registry holds the connection. Meanwhile
+  # the server answers lookups of other capabilities (the README says why
+  # not the same one: policy-server 1.35 caches each capability behind one
+  # lock, held while its registry call waits); when the connection drops,
+  # the waiting request is denied, naming the image and the lookup.
+  python3 e2e-tests/registry/fixtures.py fake-registry --port "$HANGING_PORT" --mode hang \
+    --touch "$BATS_TEST_TMPDIR/asked" --max-seconds 300 3>&- &
+  local hanging=$!
+  echo "$hanging" >>"$WORK/pids"
+  review "$BATS_TEST_TMPDIR/hang.json" "$HANGING/acme/app:1"
+  ps_load post --port "$PS_PORT" --policy pin --review "$BATS_TEST_TMPDIR/hang.json" --timeout 240 \
+    >"$BATS_TEST_TMPDIR/hung.out" 2>&1 3>&- &
+  local client=$!
+  local i
+  for i in $(seq 100); do
+    [ -s "$BATS_TEST_TMPDIR/asked" ] && break
+    sleep 0.1
+  done
+  [ -s "$BATS_TEST_TMPDIR/asked" ]
+  # A lookup of another capability, on the other worker, is answered.
+  review "$BATS_TEST_TMPDIR/r.json" "$PUBLIC/acme/oci-single:1"
+  post image-config "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = true ]
+  # The registry goes away: the held request is answered, denied.
+  kill "$hanging"
+  wait "$client" || true
+  output=$(cat "$BATS_TEST_TMPDIR/hung.out")
+  echo "$output"
+  [ "$(field status)" = 200 ]
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[0].image \"$HANGING/acme/app:1\": its digest could not be looked up (digests.pin: required): \"$HANGING/acme/app:1\": "* ]]
 }

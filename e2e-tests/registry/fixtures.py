@@ -7,6 +7,7 @@ loopback, and prints what it pushed as JSON (digests the tests expect).
     fixtures.py keys DIR          cosign-format signing keys, made by openssl
     fixtures.py registry-config   a docker-registry config (see --help)
     fixtures.py fake-registry     a registry that answers 500, or never answers
+                                  (--mode 500|hang, --touch FILE: hang notes each request)
 
 Images (all under acme/ on the registry given):
 - oci-single:1       OCI image manifest; config linux/amd64, user 65532,
@@ -247,11 +248,16 @@ def registry_config(args):
 
 class Fake(http.server.BaseHTTPRequestHandler):
     mode = "500"
+    touch = None
 
     def do_GET(self):  # noqa: N802 (the standard library's name)
         if self.mode == "hang":
-            # Accept, read the request, and never answer (bounded: the test
-            # stops this process).
+            # Accept, read the request, say so in the touch file, and never
+            # answer (bounded: the test stops this process, which closes the
+            # connection).
+            if self.touch:
+                with open(self.touch, "a") as f:
+                    f.write(self.path + "\n")
             time.sleep(3600)
             return
         body = b'{"errors":[{"code":"UNKNOWN","message":"the registry is broken"}]}'
@@ -269,6 +275,7 @@ class Fake(http.server.BaseHTTPRequestHandler):
 
 def fake_registry(args):
     Fake.mode = args.mode
+    Fake.touch = args.touch
 
     class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
@@ -301,6 +308,7 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--mode", choices=["500", "hang"], required=True)
     p.add_argument("--max-seconds", type=float, default=300)
+    p.add_argument("--touch", help="hang: append each request's path to this file")
     p.set_defaults(run=fake_registry)
     args = parser.parse_args()
     args.run(args)
