@@ -6,8 +6,8 @@
 //! otherwise, the case says why (the safe reading): nowhere else.
 
 use registry_guard_e2e::{pod, policy_with_host, repo_root, request};
-use registry_guard_runner::import::Imported;
-use registry_guard_runner::manifests::read_inputs;
+use registry_guard_runner::import::{Imported, Options};
+use registry_guard_runner::manifests::{parse_documents, read_inputs};
 use serde_json::{Value, json};
 
 const DIGEST: &str = "sha256:251ad31786bae2bdf8f9435a21b808b3ddba91ac4bf8d995c416368ed5881c7a";
@@ -30,9 +30,13 @@ fn same(image: &str, allowed: bool) -> Case {
 }
 
 fn import(fixture: &str) -> (Value, Imported) {
+    import_with(fixture, &Options::default())
+}
+
+fn import_with(fixture: &str, options: &Options) -> (Value, Imported) {
     let path = repo_root().join("e2e-tests/fixtures/import").join(fixture);
     let documents = read_inputs(&[path.display().to_string()]).unwrap();
-    let imported = Imported::read(&documents);
+    let imported = Imported::read_with(&documents, options);
     // The YAML printed is what the JSON says.
     let printed: Value = serde_yaml::from_str(&imported.yaml()).unwrap();
     assert_eq!(printed, imported.settings(), "{fixture}: the printed YAML");
@@ -40,7 +44,17 @@ fn import(fixture: &str) -> (Value, Imported) {
 }
 
 fn run(fixture: &str, sigstore: Option<&str>, object_of: impl Fn(&str) -> Value, cases: &[Case]) {
-    let (settings, imported) = import(fixture);
+    run_with(fixture, &Options::default(), sigstore, object_of, cases)
+}
+
+fn run_with(
+    fixture: &str,
+    options: &Options,
+    sigstore: Option<&str>,
+    object_of: impl Fn(&str) -> Value,
+    cases: &[Case],
+) {
+    let (settings, imported) = import_with(fixture, options);
     assert!(imported.untranslatable.is_empty(), "{fixture}: {:?}", imported.untranslatable);
     let policy = policy_with_host(None, sigstore);
     let verdict = policy.validate_settings(&settings);
@@ -89,9 +103,22 @@ fn kyverno_disallow_latest_tag_from_the_library() {
             "Kyverno's *:* matched the port's colon; the image has no tag, so :latest",
         ),
     ];
-    run("kyverno-disallow-latest-tag.yaml", None, |image| pod(&[image]), &cases);
+    // The library's policy is Audit: Kyverno reports, never blocks. As a
+    // policy it is a monitor-mode resource, whose verdicts (reported, not
+    // enforced) are the ones above.
+    let as_policy = Options { as_policy: Some("disallow-latest-tag".into()) };
+    run_with("kyverno-disallow-latest-tag.yaml", &as_policy, None, |image| pod(&[image]), &cases);
+    let (_, imported) = import_with("kyverno-disallow-latest-tag.yaml", &as_policy);
+    let resource: Value = serde_yaml::from_str(&imported.policy_yaml("disallow-latest-tag")).unwrap();
+    assert_eq!(resource["spec"]["mode"], "monitor", "Audit is monitor");
+    assert_eq!(resource["spec"]["settings"], imported.settings());
+    assert!(policy_with_host(None, None).validate_settings(&resource["spec"]["settings"]).valid);
+    // As settings alone they would be enforced: not silently.
     let (_, imported) = import("kyverno-disallow-latest-tag.yaml");
-    assert!(imported.notes.iter().any(|n| n.contains("mode: monitor")), "Audit is monitor: {:?}", imported.notes);
+    assert_eq!(imported.untranslatable.len(), 2, "{:?}", imported.untranslatable);
+    assert!(imported.untranslatable[0].contains(
+        "rule require-image-tag: failureAction Audit (Kyverno reports it, never blocks); these settings would enforce it"
+    ));
 }
 
 #[test]
@@ -180,4 +207,108 @@ fn untranslatable_rules_are_listed_with_their_reason() {
     // pattern, a registry and a repository, became image patterns.
     assert_eq!(settings["images"]["allow"], json!(["registry.corp.example/*", "quay.io/acme/*"]));
     assert!(policy_with_host(None, None).validate_settings(&settings).valid);
+}
+
+/// Imports YAML written inline.
+fn import_text(text: &str, options: &Options) -> Imported {
+    Imported::read_with(&parse_documents("inline.yaml", text).unwrap(), options)
+}
+
+/// Gatekeeper's K8sAllowedRepos with an empty, missing or null `repos`
+/// refuses every container (no prefix matches); so do the imported settings.
+#[test]
+fn gatekeeper_allowed_repos_without_repos_denies_every_image() {
+    for repos in ["repos: []", "repos: null", "{}"] {
+        let parameters = if repos == "{}" { "parameters: {}".to_string() } else { format!("parameters:\n    {repos}") };
+        let text = format!(
+            "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sAllowedRepos\nmetadata:\n  name: repo-is-nothing\nspec:\n  {parameters}\n"
+        );
+        let imported = import_text(&text, &Options::default());
+        assert!(imported.untranslatable.is_empty(), "{repos}: {:?}", imported.untranslatable);
+        let settings = imported.settings();
+        assert_eq!(settings, json!({"registries": {"allow": []}}), "{repos}");
+        assert!(imported.yaml().contains(
+            "# NOTE: inline.yaml#1 K8sAllowedRepos repo-is-nothing allows no image: these settings allow no image"
+        ));
+        let policy = policy_with_host(None, None);
+        for image in ["nginx:1", "gcr.io/x/y:1", &format!("quay.io/a/b@{DIGEST}")] {
+            let response = policy.validate(&request("CREATE", &pod(&[image])), &settings);
+            assert!(!response.accepted, "{repos}: {image}");
+        }
+    }
+}
+
+/// Rules the source only reports (Gatekeeper dryrun and warn, Kyverno
+/// Audit, its default, and background-only) are never enforced silently:
+/// listed as not translated, or a monitor-mode resource with --as-policy.
+#[test]
+fn switched_off_rules_are_monitor_mode_or_listed() {
+    let gatekeeper = |action: &str| {
+        format!(
+            "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sAllowedRepos\nmetadata:\n  name: r\nspec:\n  enforcementAction: {action}\n  parameters:\n    repos: [\"gcr.io/\"]\n"
+        )
+    };
+    let kyverno = |spec: &str| {
+        format!(
+            "apiVersion: kyverno.io/v1\nkind: ClusterPolicy\nmetadata:\n  name: k\nspec:\n{spec}  rules:\n    - name: r\n      validate:\n        pattern:\n          spec:\n            containers:\n              - image: \"gcr.io/*\"\n"
+        )
+    };
+    let cases = [
+        (gatekeeper("dryrun"), "enforcementAction: dryrun (Gatekeeper only records the violation for audit)"),
+        (gatekeeper("warn"), "enforcementAction: warn (Gatekeeper admits the object with a warning)"),
+        (kyverno(""), "no failureAction: Kyverno's default, Audit, reports it, never blocks"),
+        (kyverno("  validationFailureAction: Audit\n"), "failureAction Audit (Kyverno reports it, never blocks)"),
+        (
+            kyverno("  validationFailureAction: Enforce\n  admission: false\n"),
+            "spec.admission: false (Kyverno applies it in background scans only, never at admission)",
+        ),
+    ];
+    for (text, why) in cases {
+        let imported = import_text(&text, &Options::default());
+        assert_eq!(imported.untranslatable.len(), 1, "{text}: {:?}", imported.untranslatable);
+        assert!(imported.untranslatable[0].contains(why), "{:?}", imported.untranslatable);
+        assert!(imported.untranslatable[0].contains("these settings would enforce it"));
+        let imported = import_text(&text, &Options { as_policy: Some("p".into()) });
+        assert!(imported.untranslatable.is_empty(), "{text}: {:?}", imported.untranslatable);
+        let resource: Value = serde_yaml::from_str(&imported.policy_yaml("p")).unwrap();
+        assert_eq!(resource["spec"]["mode"], "monitor", "{text}");
+        assert_eq!(resource["spec"]["settings"]["registries"]["allow"], json!(["gcr.io"]));
+    }
+    // An enforced rule beside a reported one: one policy has one mode.
+    let both = format!("{}---\n{}", gatekeeper("deny"), gatekeeper("warn").replace("gcr.io/", "quay.io/"));
+    let imported = import_text(&both, &Options { as_policy: Some("p".into()) });
+    assert_eq!(imported.untranslatable.len(), 1, "{:?}", imported.untranslatable);
+    assert!(imported.untranslatable[0].contains("other rules are enforced and one policy has one mode"));
+    let resource: Value = serde_yaml::from_str(&imported.policy_yaml("p")).unwrap();
+    assert_eq!(resource["spec"]["mode"], "protect");
+}
+
+/// Two sources that each allow a list: in the cluster an image must pass
+/// both, so the lists are never joined (which would allow more).
+#[test]
+fn allow_lists_of_several_sources_are_never_joined() {
+    let allowed = |name: &str, repos: &str| {
+        format!(
+            "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sAllowedRepos\nmetadata:\n  name: {name}\nspec:\n  parameters:\n    repos: {repos}\n"
+        )
+    };
+    let text = format!("{}---\n{}", allowed("a", "[gcr.io/, quay.io/]"), allowed("b", "[quay.io/, \"gcr.io/team/\"]"));
+    let imported = import_text(&text, &Options::default());
+    assert!(imported.untranslatable.is_empty(), "{:?}", imported.untranslatable);
+    let settings = imported.settings();
+    assert_eq!(settings["registries"]["allow"], json!(["gcr.io", "quay.io"]));
+    assert_eq!(settings["images"]["allow"], json!(["quay.io/*", "gcr.io/team/*"]));
+    let policy = policy_with_host(None, None);
+    for (image, allowed) in [("quay.io/x/y:1", true), ("gcr.io/team/app:1", true), ("gcr.io/other/app:1", false)] {
+        let response = policy.validate(&request("CREATE", &pod(&[image])), &settings);
+        assert_eq!(response.accepted, allowed, "{image}: both constraints apply in Gatekeeper");
+    }
+    // A third list has nowhere to go: listed, never joined.
+    let text = format!("{text}---\n{}", allowed("c", "[quay.io/]"));
+    let imported = import_text(&text, &Options::default());
+    assert_eq!(imported.untranslatable.len(), 1, "{:?}", imported.untranslatable);
+    assert!(
+        imported.untranslatable[0]
+            .starts_with("inline.yaml#3 K8sAllowedRepos c: an image must pass this allow rule and the others")
+    );
 }

@@ -1,0 +1,470 @@
+//! Differential property tests of `import` (issue 27): for each source kind,
+//! a small reference reading of the source engine, written here from its
+//! documentation for the subset `import` reads, decides generated Pods; the
+//! imported settings, run by the policy natively, must never admit a Pod
+//! the source refuses. Where registry-guard decides otherwise on purpose,
+//! `deliberate` names the case.
+//!
+//! And (issue 22): whatever the input, of every source kind, the printed
+//! settings are accepted by the policy's own validation, entry by entry
+//! (never the "refused as a whole" fallback).
+
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::Imported;
+use crate::manifests::Sourced;
+
+const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+fn import(documents: Vec<Value>) -> Imported {
+    let documents: Vec<Sourced> = documents
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| Sourced { source: "gen.yaml".into(), index: i + 1, value, line: 1, text: String::new() })
+        .collect();
+    Imported::read(&documents)
+}
+
+/// The policy's verdict on a Pod running `image`.
+fn policy_admits(settings: &Value, image: &str) -> bool {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "n"},
+                     "spec": {"containers": [{"name": "c", "image": image}]}});
+    let payload = json!({"request": {"operation": "CREATE", "object": pod}, "settings": settings});
+    let mut lookup = |_: &str| Err("no registry in tests".to_string());
+    let raw = registry_guard::validate_with(payload.to_string().as_bytes(), &mut lookup).unwrap();
+    let response: Value = serde_json::from_slice(&raw).unwrap();
+    response["accepted"] == true
+}
+
+/// A generated image: registry (None: a Docker Hub short name), path, tag,
+/// digest.
+#[derive(Debug, Clone)]
+struct Image {
+    host: Option<&'static str>,
+    path: &'static str,
+    tag: Option<&'static str>,
+    digest: bool,
+}
+
+impl Image {
+    fn text(&self) -> String {
+        let mut out = self.host.map(|h| format!("{h}/")).unwrap_or_default();
+        out.push_str(self.path);
+        if let Some(tag) = self.tag {
+            out.push_str(&format!(":{tag}"));
+        }
+        if self.digest {
+            out.push_str(&format!("@{DIGEST}"));
+        }
+        out
+    }
+
+    /// Other spellings of the same image (README, "How references are
+    /// read"): `:latest` written or not; Docker Hub's short and long names;
+    /// the default port 443 written or not.
+    fn spellings(&self) -> Vec<String> {
+        let mut hosts = vec![self.host];
+        match self.host {
+            None => hosts.extend([Some("docker.io"), Some("index.docker.io")]),
+            Some("docker.io") => hosts.extend([None, Some("index.docker.io")]),
+            Some("gcr.io:443") => hosts.push(Some("gcr.io")),
+            Some("gcr.io") => hosts.push(Some("gcr.io:443")),
+            _ => {}
+        }
+        let mut paths = vec![self.path];
+        if let Some(name) = self.path.strip_prefix("library/") {
+            paths.push(name);
+        } else if !self.path.contains('/') {
+            paths.push(Box::leak(format!("library/{}", self.path).into_boxed_str()));
+        }
+        let mut tags = vec![self.tag];
+        match self.tag {
+            None if !self.digest => tags.push(Some("latest")),
+            Some("latest") if !self.digest => tags.push(None),
+            _ => {}
+        }
+        let mut out = Vec::new();
+        for host in &hosts {
+            for path in &paths {
+                for tag in &tags {
+                    out.push(Image { host: *host, path, tag: *tag, digest: self.digest }.text());
+                }
+            }
+        }
+        out
+    }
+
+    /// As containers/image reads it: domain, repository path, tag, digest.
+    fn parts(&self) -> (String, String, Option<&'static str>, bool) {
+        let host = self.host.unwrap_or("docker.io");
+        let path = if host == "docker.io" && !self.path.contains('/') {
+            format!("library/{}", self.path)
+        } else {
+            self.path.to_string()
+        };
+        (host.to_string(), path, self.tag, self.digest)
+    }
+}
+
+fn image() -> impl Strategy<Value = Image> {
+    let hosts = prop::sample::select(vec![
+        Some("gcr.io"),
+        Some("gcr.io:443"),
+        Some("gcr.io.evil.com"),
+        Some("quay.io"),
+        Some("a.corp.example"),
+        Some("corp.example"),
+        Some("reg:5000"),
+        Some("localhost:5000"),
+        Some("docker.io"),
+        None,
+    ]);
+    let paths = prop::sample::select(vec!["app", "team/app", "team-evil/app", "team/sub/app", "library/nginx"]);
+    let tags = prop::sample::select(vec![None, Some("1"), Some("latest"), Some("v1.2")]);
+    (hosts, paths, tags, any::<bool>()).prop_map(|(host, path, tag, digest)| Image { host, path, tag, digest })
+}
+
+/// The property: the import admits `image` only where the source does, or
+/// where the source admits the same image under another spelling.
+fn never_wider(
+    imported: &Imported,
+    image: &Image,
+    source_admits: impl Fn(&Image, &str) -> bool,
+) -> Result<(), TestCaseError> {
+    let settings = imported.settings();
+    prop_assert!(registry_guard::settings::check_json(settings.to_string().as_bytes()).is_ok(), "{settings}");
+    if !imported.untranslatable.is_empty() {
+        // Listed, exit 1: the output is not claimed to mean the source.
+        return Ok(());
+    }
+    let text = image.text();
+    if policy_admits(&settings, &text) && !source_admits(image, &text) {
+        // Deliberate: registry-guard reads every spelling of an image
+        // alike (README), where the source compared strings as written.
+        let respelled = image.spellings().iter().any(|s| source_admits(image, s));
+        prop_assert!(respelled, "{text}: the source refuses it, the import admits it\nsettings: {settings}");
+    }
+    Ok(())
+}
+
+/// A list field: absent, `null`, or a list.
+fn field<T: Strategy>(items: T) -> impl Strategy<Value = Option<Option<Vec<T::Value>>>>
+where
+    T::Value: std::fmt::Debug + Clone,
+{
+    prop_oneof![Just(None), Just(Some(None)), prop::collection::vec(items, 0..4).prop_map(|v| Some(Some(v)))]
+}
+
+fn set(object: &mut Value, key: &str, value: &Option<Option<Vec<String>>>) {
+    match value {
+        None => {}
+        Some(None) => object[key] = Value::Null,
+        Some(Some(items)) => object[key] = json!(items),
+    }
+}
+
+fn list(value: &Option<Option<Vec<String>>>) -> Vec<String> {
+    value.clone().flatten().unwrap_or_default()
+}
+
+fn strings(items: Vec<&'static str>) -> impl Strategy<Value = String> {
+    prop::sample::select(items).prop_map(String::from)
+}
+
+// --- Gatekeeper ----------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum Constraint {
+    AllowedRepos(Option<Option<Vec<String>>>),
+    DisallowedRepos(Option<Option<Vec<String>>>),
+    DisallowedTags(Option<Option<Vec<String>>>, Vec<String>),
+    ImageDigests(Vec<String>),
+}
+
+fn constraint() -> impl Strategy<Value = Constraint> {
+    let prefix = || {
+        strings(vec![
+            "gcr.io",
+            "gcr.io/",
+            "gcr.io/team",
+            "gcr.io/team/",
+            "quay.io/",
+            "reg:5000/",
+            "",
+            "corp",
+            "docker.io/",
+            "team/",
+            "a.corp.example/",
+            "localhost",
+        ])
+    };
+    let exempt = || {
+        prop::collection::vec(
+            strings(vec![
+                "gcr.io/app:1",
+                "gcr.io/team/*",
+                "quay.io/app",
+                "*",
+                "reg:5000/app:latest",
+                "gcr.io*",
+                "team/app:*",
+            ]),
+            0..3,
+        )
+    };
+    prop_oneof![
+        field(prefix()).prop_map(Constraint::AllowedRepos),
+        field(prefix()).prop_map(Constraint::DisallowedRepos),
+        (field(strings(vec!["latest", "1", "v1.2", "dev"])), exempt())
+            .prop_map(|(t, e)| Constraint::DisallowedTags(t, e)),
+        exempt().prop_map(Constraint::ImageDigests),
+    ]
+}
+
+impl Constraint {
+    fn document(&self) -> Value {
+        let (kind, mut parameters) = match self {
+            Constraint::AllowedRepos(repos) => ("K8sAllowedRepos", json!({})).tap(|p| set(p, "repos", repos)),
+            Constraint::DisallowedRepos(repos) => ("K8sDisallowedRepos", json!({})).tap(|p| set(p, "repos", repos)),
+            Constraint::DisallowedTags(tags, exempt) => {
+                ("K8sDisallowedTags", json!({"exemptImages": exempt})).tap(|p| set(p, "tags", tags))
+            }
+            Constraint::ImageDigests(exempt) => ("K8sImageDigests", json!({"exemptImages": exempt})),
+        };
+        if parameters["exemptImages"] == json!([]) {
+            parameters.as_object_mut().unwrap().remove("exemptImages");
+        }
+        json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": kind, "metadata": {"name": "c"},
+               "spec": {"parameters": parameters}})
+    }
+
+    /// Gatekeeper's Rego (gatekeeper-library, library/general/*/template.yaml).
+    fn admits(&self, image: &str) -> bool {
+        let exempt = |list: &[String]| {
+            list.iter().any(|e| match e.strip_suffix('*') {
+                Some(prefix) => image.starts_with(prefix),
+                None => e == image,
+            })
+        };
+        match self {
+            // `not strings.any_prefix_match(image, repos)`: no list, no prefix.
+            Constraint::AllowedRepos(repos) => list(repos).iter().any(|p| image.starts_with(p.as_str())),
+            Constraint::DisallowedRepos(repos) => !list(repos).iter().any(|p| image.starts_with(p.as_str())),
+            Constraint::DisallowedTags(tags, exempted) => {
+                let last = image.rsplit('/').next().unwrap_or(image);
+                exempt(exempted)
+                    || (!list(tags).iter().any(|t| image.ends_with(&format!(":{t}"))) && last.contains(':'))
+            }
+            // `regex.match("@[a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+", image)`.
+            Constraint::ImageDigests(exempted) => exempt(exempted) || image.contains("@sha256:"),
+        }
+    }
+}
+
+/// `(a, b).tap(f)`: `b` changed by `f`.
+trait Tap<A> {
+    fn tap(self, f: impl FnOnce(&mut Value)) -> (A, Value);
+}
+
+impl<A> Tap<A> for (A, Value) {
+    fn tap(mut self, f: impl FnOnce(&mut Value)) -> (A, Value) {
+        f(&mut self.1);
+        self
+    }
+}
+
+// --- Kyverno -------------------------------------------------------------
+
+/// Kyverno's wildcard match (pkg/utils/wildcard): `*` any run, `?` one
+/// character, over the string as written.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let mut dp = vec![vec![false; t.len() + 1]; p.len() + 1];
+    dp[0][0] = true;
+    for i in 1..=p.len() {
+        dp[i][0] = dp[i - 1][0] && p[i - 1] == '*';
+        for j in 1..=t.len() {
+            dp[i][j] = match p[i - 1] {
+                '*' => dp[i - 1][j] || dp[i][j - 1],
+                '?' => dp[i - 1][j - 1],
+                c => dp[i - 1][j - 1] && c == t[j - 1],
+            };
+        }
+    }
+    dp[p.len()][t.len()]
+}
+
+/// A pattern string: `|` is or, a leading `!` negates.
+fn kyverno_admits(glob: &str, image: &str) -> bool {
+    glob.split('|').map(str::trim).any(|a| match a.strip_prefix('!') {
+        Some(plain) => !wildcard(plain, image),
+        None => wildcard(a, image),
+    })
+}
+
+fn kyverno_glob() -> impl Strategy<Value = String> {
+    let atom = strings(vec![
+        "gcr.io/*",
+        "gcr.io/team/*",
+        "*.corp.example/*",
+        "quay.io/app:*",
+        "*:latest",
+        "*:v*",
+        "*@*",
+        "*:*",
+        "*",
+        "reg:5000/*",
+        "docker.io/team/*",
+    ]);
+    (prop::collection::vec(atom, 1..3), any::<bool>()).prop_map(|(atoms, negated)| {
+        atoms.iter().map(|a| if negated { format!("!{a}") } else { a.clone() }).collect::<Vec<_>>().join(" | ")
+    })
+}
+
+fn kyverno_policy(globs: &[String]) -> Value {
+    let rules: Vec<Value> = globs
+        .iter()
+        .enumerate()
+        .map(|(i, glob)| {
+            json!({"name": format!("r{i}"), "match": {"any": [{"resources": {"kinds": ["Pod"]}}]},
+                   "validate": {"pattern": {"spec": {"containers": [{"image": glob}]}}}})
+        })
+        .collect();
+    json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "k"},
+           "spec": {"validationFailureAction": "Enforce", "rules": rules}})
+}
+
+// --- OpenShift -----------------------------------------------------------
+
+fn openshift_entry() -> impl Strategy<Value = String> {
+    strings(vec![
+        "quay.io",
+        "reg:5000",
+        "*.corp.example",
+        "gcr.io/team",
+        "gcr.io/team/app:1",
+        "gcr.io",
+        "docker.io",
+        "docker.io/library/nginx",
+        "gcr.io/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    ])
+}
+
+/// An entry of `registrySources` as policy.json reads it: a host (or
+/// `*.domain`) matches the image's domain; a repository matches it and the
+/// repositories below it; `repo:tag` that tag (an image with a digest is
+/// pulled by digest, its tag dropped); `repo@digest` that digest.
+fn openshift_matches(entry: &str, image: &Image) -> bool {
+    let (domain, path, tag, digest) = image.parts();
+    let Some((host, rest)) = entry.split_once('/') else {
+        return match entry.strip_prefix("*.") {
+            Some(suffix) => domain.ends_with(&format!(".{suffix}")),
+            None => domain == entry,
+        };
+    };
+    let name = format!("{domain}/{path}");
+    if let Some((repo, d)) = entry.split_once('@') {
+        return name == repo && digest && d == DIGEST;
+    }
+    let last = rest.rsplit('/').next().unwrap_or(rest);
+    if let Some((_, t)) = last.split_once(':') {
+        let repo = &entry[..entry.len() - t.len() - 1];
+        return name == repo && !digest && tag.unwrap_or("latest") == t;
+    }
+    let _ = host;
+    name == entry || name.starts_with(&format!("{entry}/"))
+}
+
+// --- the properties ------------------------------------------------------
+
+proptest! {
+    #[test]
+    fn gatekeeper_import_never_admits_what_gatekeeper_refuses(
+        constraints in prop::collection::vec(constraint(), 1..3),
+        image in image(),
+    ) {
+        let imported = import(constraints.iter().map(Constraint::document).collect());
+        never_wider(&imported, &image, |_, text| constraints.iter().all(|c| c.admits(text)))?;
+    }
+
+    #[test]
+    fn kyverno_import_never_admits_what_kyverno_refuses(
+        globs in prop::collection::vec(kyverno_glob(), 1..3),
+        image in image(),
+    ) {
+        let imported = import(vec![kyverno_policy(&globs)]);
+        never_wider(&imported, &image, |_, text| globs.iter().all(|g| kyverno_admits(g, text)))?;
+    }
+
+    #[test]
+    fn openshift_import_never_admits_what_openshift_refuses(
+        allowed in field(openshift_entry()),
+        blocked in field(openshift_entry()),
+        image in image(),
+    ) {
+        let mut sources = json!({});
+        set(&mut sources, "allowedRegistries", &allowed);
+        set(&mut sources, "blockedRegistries", &blocked);
+        let document = json!({"apiVersion": "config.openshift.io/v1", "kind": "Image", "metadata": {"name": "cluster"},
+                              "spec": {"registrySources": sources}});
+        let imported = import(vec![document]);
+        // Go slices with omitempty: empty, null and absent are one.
+        let (allowed, blocked) = (list(&allowed), list(&blocked));
+        never_wider(&imported, &image, |image, text| {
+            let image = respelled(image, text);
+            (allowed.is_empty() || allowed.iter().any(|e| openshift_matches(e, &image)))
+                && !blocked.iter().any(|e| openshift_matches(e, &image))
+        })?;
+    }
+
+    #[test]
+    fn trusted_repos_import_never_admits_what_trusted_repos_refuses(
+        allow in field(strings(vec!["gcr.io", "quay.io", "reg:5000", "docker.io"])),
+        reject in field(strings(vec!["gcr.io", "quay.io", "docker.io"])),
+        tags in field(strings(vec!["latest", "v1.2"])),
+        image in image(),
+    ) {
+        let mut settings = json!({"registries": {}, "tags": {}});
+        set(&mut settings["registries"], "allow", &allow);
+        set(&mut settings["registries"], "reject", &reject);
+        set(&mut settings["tags"], "reject", &tags);
+        let imported = import(vec![settings]);
+        // trusted-repos (README, src/settings.rs): a registries.allow list,
+        // even empty, must hold the image's registry; reject must not; the
+        // tag (latest when none is written) must not be rejected. An image
+        // pinned by digest alone: trusted-repos reads it as latest,
+        // registry-guard as tagless (README, "Differences from
+        // trusted-repos": deliberately, the tag is not what is pulled), so
+        // the reference reading here is registry-guard's for it.
+        never_wider(&imported, &image, |image, text| {
+            let image = respelled(image, text);
+            let (domain, _, tag, digest) = image.parts();
+            let tag = match (tag, digest) { (None, true) => None, (None, false) => Some("latest"), (t, _) => t };
+            allow.as_ref().and_then(Option::as_ref).is_none_or(|a| a.contains(&domain))
+                && !list(&reject).contains(&domain)
+                && !tag.is_some_and(|t| list(&tags).iter().any(|r| r == t))
+        })?;
+    }
+}
+
+/// `image` as the spelling `text` (one of `image.spellings()`).
+fn respelled(image: &Image, text: &str) -> Image {
+    if image.text() == text {
+        return image.clone();
+    }
+    let (rest, digest) = match text.split_once('@') {
+        Some((rest, _)) => (rest, true),
+        None => (text, false),
+    };
+    let (name, tag) = match rest.rsplit_once(':') {
+        Some((name, tag)) if !tag.contains('/') => (name, Some(&*Box::leak(tag.to_string().into_boxed_str()))),
+        _ => (rest, None),
+    };
+    let (host, path) = match name.split_once('/') {
+        Some((first, path)) if first.contains(['.', ':']) || first == "localhost" => (Some(first), path),
+        _ => (None, name),
+    };
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    Image { host: host.map(leak), path: leak(path), tag, digest }
+}
