@@ -271,6 +271,21 @@ setup() {
   [[ "$output" == *$'\n  mode: monitor\n'* ]]
 }
 
+@test "import: kubectl get clusteradmissionpolicies -o yaml | registry-guard import --as-policy NAME -" {
+  run --separate-stderr bash -c "cat '$BATS_TEST_DIRNAME/fixtures/import/kubewarden-cluster-admission-policies.yaml' | '$RG' import --as-policy trusted -"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'#   -#1.items[0] ClusterAdmissionPolicy trusted-repos'* ]]
+  [[ "$output" == *'  namespaceSelector: {"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system"]}]}'* ]]
+  [[ "$output" == *$'  settings:\n    registries:\n      allow:\n'* ]]
+}
+
+@test "import: the OpenShift docs' example with a tagged repository is that image only, exit 0" {
+  run --separate-stderr "$RG" import "$BATS_TEST_DIRNAME/fixtures/import/openshift-docs-allowed-registries.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'- "reg1.io/myrepo/myapp:latest"'* ]]
+  [[ "$output" != *'please report'* && "$stderr" != *'please report'* ]]
+}
+
 @test "import: what cannot be translated is listed on stderr, exit 1 unless --partial" {
   run --separate-stderr "$RG" import "$BATS_TEST_DIRNAME/fixtures/import/kyverno-untranslatable.yaml"
   [ "$status" -eq 1 ]

@@ -65,9 +65,13 @@ Options:
 import reads Kyverno ClusterPolicy/Policy (validate.pattern image globs,
 verifyImages), Gatekeeper constraints (K8sAllowedRepos, K8sDisallowedRepos,
 K8sDisallowedTags, K8sImageDigests, exemptImages), OpenShift image configs
-(allowedRegistriesForImport, registrySources) and Kubewarden trusted-repos or
-verify-image-signatures settings, and prints registry-guard settings, each
-rule commented with its source. What cannot be translated is listed on stderr.
+(allowedRegistriesForImport, registrySources), Kubewarden trusted-repos or
+verify-image-signatures settings and the ClusterAdmissionPolicy,
+AdmissionPolicy and policy group resources that run them (a List too),
+and Sigstore policy-controller ClusterImagePolicies, and prints
+registry-guard settings, each rule commented with its source. It never
+widens what the source allows: what cannot be translated exactly is
+written more strictly (a NOTE says so) or listed on stderr.
   --partial         import: exit 0 even when something could not be translated
   --as-policy NAME  import: print a whole ClusterAdmissionPolicy NAME, in the mode the
                     sources' rules had (mode: monitor for Audit, dryrun or warn rules),

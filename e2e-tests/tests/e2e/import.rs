@@ -312,3 +312,137 @@ fn allow_lists_of_several_sources_are_never_joined() {
             .starts_with("inline.yaml#3 K8sAllowedRepos c: an image must pass this allow rule and the others")
     );
 }
+
+/// The OpenShift docs' example lists a repository with a tag: that image
+/// only (it used to end in an internal error).
+#[test]
+fn openshift_docs_example_with_a_tagged_repository() {
+    let cases = [
+        same("reg1.io/myrepo/myapp:latest", true),
+        same("reg1.io/myrepo/myapp", true),
+        same("reg1.io/myrepo/myapp:1.0", false),
+        same("reg1.io/myrepo/other:latest", false),
+        same(&format!("reg1.io/myrepo/myapp:latest@{DIGEST}"), false),
+        same("quay.io/x/y:1", true),
+        same("example.com/app:1", true),
+        same("docker.io/library/nginx:1", false),
+    ];
+    run("openshift-docs-allowed-registries.yaml", None, |image| pod(&[image]), &cases);
+}
+
+/// blockedRegistries: a host, a wildcard host, a repository (and every one
+/// below it, as policy.json scopes read it), a repository at a digest.
+#[test]
+fn openshift_blocked_repositories() {
+    let cases = [
+        same("untrusted.com/app:1", false),
+        same("a.untrusted.example/app:1", false),
+        same("reg1.io/myrepo:1", false),
+        same("reg1.io/myrepo/app:1", false),
+        same("reg1.io/myrepo-other/app:1", true),
+        same(&format!("quay.io/vendor/agent@{DIGEST}"), false),
+        same("quay.io/vendor/agent:2", true),
+        same("quay.io/x/y:1", true),
+    ];
+    run("openshift-blocked-repositories.yaml", None, |image| pod(&[image]), &cases);
+}
+
+/// `kubectl get clusteradmissionpolicies -o yaml` (a List): trusted-repos'
+/// settings, and with --as-policy its rules and namespaceSelector.
+#[test]
+fn kubewarden_cluster_admission_policies_as_a_list() {
+    let cases = [
+        same("registry.corp.example/team/app:1", true),
+        same("quay.io/x/y:1", true),
+        same("quay.io/x/y:latest", false),
+        same("docker.io/library/nginx:1", false),
+    ];
+    let options = Options { as_policy: Some("trusted".into()) };
+    run_with("kubewarden-cluster-admission-policies.yaml", &options, None, |image| pod(&[image]), &cases);
+    let (_, imported) = import_with("kubewarden-cluster-admission-policies.yaml", &options);
+    let resource: Value = serde_yaml::from_str(&imported.policy_yaml("trusted")).unwrap();
+    assert_eq!(resource["spec"]["mode"], "protect");
+    assert_eq!(resource["spec"]["rules"][1]["resources"], json!(["deployments"]));
+    assert_eq!(resource["spec"]["namespaceSelector"]["matchExpressions"][0]["values"], json!(["kube-system"]));
+    assert_eq!(resource["spec"]["settings"], imported.settings());
+}
+
+/// A policy group of trusted-repos and verify-image-signatures joined by
+/// &&, in monitor mode: both sets of rules, mode monitor, its selector.
+#[test]
+fn kubewarden_policy_group() {
+    let cases = [
+        same("ghcr.io/acme/api:1.4", true),
+        same("ghcr.io/acme/web:3", false),
+        same("ghcr.io/other/tool:1", true),
+        same("quay.io/x/y:1", false),
+    ];
+    let options = Options { as_policy: Some("shop".into()) };
+    run_with(
+        "kubewarden-policy-group.yaml",
+        &options,
+        Some("examples/signatures/sigstore.yaml"),
+        |image| pod(&[image]),
+        &cases,
+    );
+    let (_, imported) = import_with("kubewarden-policy-group.yaml", &options);
+    let resource: Value = serde_yaml::from_str(&imported.policy_yaml("shop")).unwrap();
+    assert_eq!(resource["spec"]["mode"], "monitor");
+    assert_eq!(resource["spec"]["backgroundAudit"], false);
+    assert_eq!(resource["spec"]["objectSelector"]["matchLabels"]["app.kubernetes.io/part-of"], "shop");
+    assert_eq!(resource["spec"]["mutating"], false);
+}
+
+/// Kubewarden resources whose module is not an image policy, or a group
+/// whose expression is not a conjunction, are listed.
+#[test]
+fn kubewarden_resources_that_are_not_image_policies_are_listed() {
+    let text = "apiVersion: policies.kubewarden.io/v1\nkind: AdmissionPolicy\nmetadata:\n  name: caps\n  namespace: team\nspec:\n  module: registry://ghcr.io/kubewarden/policies/capabilities-psp:v0.1.0\n  settings: {}\n---\napiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicyGroup\nmetadata:\n  name: either\nspec:\n  expression: \"a() || b()\"\n  policies:\n    a: {module: \"ghcr.io/kubewarden/policies/trusted-repos:v1\", settings: {}}\n    b: {module: \"ghcr.io/kubewarden/policies/trusted-repos:v1\", settings: {}}\n";
+    let imported = import_text(text, &Options::default());
+    assert_eq!(imported.untranslatable.len(), 2, "{:?}", imported.untranslatable);
+    assert!(imported.untranslatable[0].contains(
+        "module \"registry://ghcr.io/kubewarden/policies/capabilities-psp:v0.1.0\" is not trusted-repos or verify-image-signatures"
+    ));
+    assert!(imported.untranslatable[1].contains("expression \"a() || b()\" is not every member joined by &&"));
+}
+
+/// Sigstore policy-controller: globs, a key, a keyless subject regular
+/// expression that is a URL prefix; an image no policy matches is refused
+/// (its default no-match-policy: deny).
+#[test]
+fn policy_controller_cluster_image_policies() {
+    let cases = [
+        same("ghcr.io/acme/api:1.4", true),
+        same("ghcr.io/acme/web:3", false),
+        same("ghcr.io/acme/legacy:0.9", false),
+        same("ghcr.io/acme/ci-runner:2", true),
+        same("quay.io/x/y:1", false),
+    ];
+    run(
+        "policy-controller-cluster-image-policies.yaml",
+        Some("examples/signatures/sigstore.yaml"),
+        |image| pod(&[image]),
+        &cases,
+    );
+    let (settings, _) = import("policy-controller-cluster-image-policies.yaml");
+    assert_eq!(
+        settings["signatures"][1]["keylessPrefix"],
+        json!([{"issuer": "https://token.actions.githubusercontent.com", "urlPrefix": "https://github.com/acme/"}])
+    );
+}
+
+#[test]
+fn policy_controller_untranslatable_parts_are_listed_with_the_reason() {
+    let (settings, imported) = import("policy-controller-untranslatable.yaml");
+    let listed = imported.untranslatable.join("\n");
+    for reason in [
+        "policy (cue) evaluates CUE or Rego over what was verified: registry-guard has no equivalent",
+        "authorities[0]: attestations cannot be checked",
+        "authorities[0]: a key in a Secret or a KMS (secretRef, kms) is not in the document",
+        "authorities[1]: subject \".*@corp\\\\.example$\": only a literal or ^<https URL prefix>.* can be written (keylessPrefix)",
+        "mode: warn (policy-controller admits with a warning); these settings would enforce it",
+    ] {
+        assert!(listed.contains(reason), "{reason}\n{listed}");
+    }
+    assert!(policy_with_host(None, None).validate_settings(&settings).valid);
+}

@@ -468,3 +468,107 @@ fn respelled(image: &Image, text: &str) -> Image {
     let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
     Image { host: host.map(leak), path: leak(path), tag, digest }
 }
+
+// --- never invalid (issue 22) --------------------------------------------
+
+/// Strings of every shape an entry may take, the well-formed and the not.
+fn junk() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z0-9.:/@*?_ -]{0,24}",
+        strings(vec![
+            "reg1.io/myrepo/myapp:latest",
+            "latest/*",
+            "",
+            "*",
+            "**",
+            ":",
+            "/",
+            "@",
+            "docker.io/*",
+            "a:b:c",
+            "HOST.IO/x",
+            "[::1]:5000/x",
+            "x@sha256:zz",
+            "https://x",
+            "*.",
+            "?",
+            "gcr.io/",
+            "*.corp.example",
+            "nginx",
+            "!*:latest",
+            "^https://github\\.com/acme/.*$",
+            "*:*",
+            "*@*",
+            "*:v*",
+            "quay.io/a/b@sha256:0123",
+        ]),
+    ]
+}
+
+fn junk_list() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(junk(), 0..4)
+}
+
+/// A document of any source kind, filled with `junk`.
+fn any_source() -> impl Strategy<Value = Value> {
+    let gatekeeper = (
+        strings(vec!["K8sAllowedRepos", "K8sDisallowedRepos", "K8sDisallowedTags", "K8sImageDigests"]),
+        junk_list(),
+        junk_list(),
+        prop::option::of(junk()),
+    )
+        .prop_map(|(kind, repos, exempt, action)| {
+            json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": kind, "metadata": {"name": "g"},
+                   "spec": {"enforcementAction": action, "parameters": {"repos": repos, "tags": repos, "exemptImages": exempt}}})
+        });
+    let kyverno = (junk_list(), junk_list(), junk(), junk(), prop::option::of(junk())).prop_map(
+        |(globs, references, issuer, subject, action)| {
+            let rules: Vec<Value> = globs
+                .iter()
+                .map(|g| json!({"name": "r", "validate": {"pattern": {"spec": {"containers": [{"image": g}]}}}}))
+                .chain(std::iter::once(json!({"name": "v", "verifyImages": [{"imageReferences": references,
+                    "attestors": [{"entries": [{"keyless": {"issuer": issuer, "subject": subject}}]}]}]})))
+                .collect();
+            json!({"apiVersion": "kyverno.io/v1", "kind": "ClusterPolicy", "metadata": {"name": "k"},
+                   "spec": {"validationFailureAction": action.unwrap_or_else(|| "Enforce".into()), "rules": rules}})
+        },
+    );
+    let openshift =
+        (junk_list(), junk_list(), junk(), any::<bool>()).prop_map(|(allowed, blocked, domain, insecure)| {
+            json!({"apiVersion": "config.openshift.io/v1", "kind": "Image", "metadata": {"name": "cluster"},
+               "spec": {"registrySources": {"allowedRegistries": allowed, "blockedRegistries": blocked},
+                        "allowedRegistriesForImport": [{"domainName": domain, "insecure": insecure}]}})
+        });
+    let settings = (junk_list(), junk_list(), junk_list())
+        .prop_map(|(r, i, t)| json!({"registries": {"allow": r}, "images": {"reject": i}, "tags": {"allow": t}}));
+    let resource = (junk(), junk_list(), strings(vec!["protect", "monitor", "other"])).prop_map(|(module, allow, mode)| {
+        json!({"apiVersion": "policies.kubewarden.io/v1", "kind": "ClusterAdmissionPolicy", "metadata": {"name": "p"},
+               "spec": {"module": format!("registry://ghcr.io/kubewarden/policies/trusted-repos{module}"), "mode": mode,
+                        "settings": {"registries": {"allow": allow}}}})
+    });
+    let cip = (junk_list(), junk(), junk(), junk(), strings(vec!["enforce", "warn"])).prop_map(
+        |(globs, key, issuer, subject, mode)| {
+            let images: Vec<Value> = globs.iter().map(|g| json!({"glob": g})).collect();
+            json!({"apiVersion": "policy.sigstore.dev/v1beta1", "kind": "ClusterImagePolicy", "metadata": {"name": "c"},
+                   "spec": {"mode": mode, "images": images, "authorities": [
+                       {"key": {"data": key}},
+                       {"keyless": {"identities": [{"issuer": issuer, "subjectRegExp": subject}]}}]}})
+        },
+    );
+    prop_oneof![gatekeeper, kyverno, openshift, settings, resource, cip]
+}
+
+proptest! {
+    #[test]
+    fn every_import_prints_settings_the_policy_accepts(documents in prop::collection::vec(any_source(), 1..4)) {
+        let imported = import(documents);
+        let settings = imported.settings();
+        prop_assert!(registry_guard::settings::check_json(settings.to_string().as_bytes()).is_ok(), "{settings}");
+        // Entry by entry: never the "refused as a whole" fallback.
+        prop_assert!(!imported.settled.refused_whole, "{:?}", imported.untranslatable);
+        let printed: Value = serde_yaml::from_str(&imported.yaml()).unwrap();
+        prop_assert_eq!(&printed, &settings);
+        let resource: Value = serde_yaml::from_str(&imported.policy_yaml("p")).unwrap();
+        prop_assert_eq!(&resource["spec"]["settings"], &settings);
+    }
+}

@@ -23,9 +23,15 @@
 //!   so it is kept only where every other imported rule admits its images
 //!   anyway, and otherwise left out (stricter), with a note.
 //!
-//! One module per source (`kyverno`, `gatekeeper`, `openshift`,
-//! `kubewarden`); `settle` turns what they read into the final lists,
-//! `output` prints them. The source engines' semantics, with citations, are
+//! Read: Kyverno ClusterPolicy/Policy, Gatekeeper constraints, OpenShift
+//! image configs, Kubewarden trusted-repos and verify-image-signatures
+//! settings and the policy resources that run them (`List`s unpacked), and
+//! Sigstore policy-controller ClusterImagePolicies. One module per source
+//! (`kyverno`, `gatekeeper`, `openshift`, `kubewarden`,
+//! `policy_controller`); `settle` turns what they read into the final lists
+//! and checks every entry with the policy's own settings validation,
+//! `output` prints them (settings, or with `--as-policy` a whole
+//! ClusterAdmissionPolicy). The source engines' semantics, with citations, are
 //! in the README's import table.
 
 mod gatekeeper;
@@ -33,6 +39,7 @@ mod kubewarden;
 mod kyverno;
 mod openshift;
 mod output;
+mod policy_controller;
 mod settle;
 
 #[cfg(test)]
@@ -125,16 +132,25 @@ pub struct Imported {
     sources: Vec<String>,
     /// The document being read (its position among all documents).
     doc: usize,
+    /// policy-controller's globs (pattern, comment): one allow rule, since
+    /// an image no ClusterImagePolicy matches is refused.
+    cip_globs: Vec<(String, String)>,
+    /// Where the Kubewarden resources read applied (`--as-policy`).
+    scopes: Vec<(String, kubewarden::Scope)>,
     /// The final lists, after `settle`.
     settled: settle::Settled,
     options: Options,
 }
 
-/// Where a rule came from: `file#2 ClusterPolicy restrict-image-registries`.
+/// Where a rule came from: `file#2 ClusterPolicy restrict-image-registries`
+/// (an item of a `List`: `file#1.items[0] ClusterAdmissionPolicy name`).
 fn origin(sourced: &Sourced) -> String {
     let kind = sourced.value["kind"].as_str().unwrap_or("settings");
     let name = sourced.value["metadata"]["name"].as_str().map(|n| format!(" {n}")).unwrap_or_default();
-    format!("{}#{} {kind}{name}", sourced.source, sourced.index)
+    match sourced.index {
+        0 => format!("{} {kind}{name}", sourced.source),
+        index => format!("{}#{index} {kind}{name}", sourced.source),
+    }
 }
 
 fn strings(value: &Value) -> Vec<&str> {
@@ -159,8 +175,7 @@ impl Imported {
 
     pub fn read_with(documents: &[Sourced], options: &Options) -> Imported {
         let mut out = Imported { options: options.clone(), ..Imported::default() };
-        for (doc, sourced) in documents.iter().enumerate() {
-            out.doc = doc;
+        for sourced in documents {
             out.read_document(sourced);
         }
         out.settle();
@@ -172,6 +187,27 @@ impl Imported {
         let api_version = value["apiVersion"].as_str().unwrap_or_default();
         let kind = value["kind"].as_str().unwrap_or_default();
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        if kind == "List"
+            && let Some(items) = value["items"].as_array()
+        {
+            // `kubectl get … -o yaml`: each item a document of its own.
+            let at = match sourced.index {
+                0 => sourced.source.clone(),
+                index => format!("{}#{index}", sourced.source),
+            };
+            for (i, item) in items.iter().enumerate() {
+                let source = format!("{at}.items[{i}]");
+                self.read_document(&Sourced {
+                    source,
+                    index: 0,
+                    value: item.clone(),
+                    line: sourced.line,
+                    text: String::new(),
+                });
+            }
+            return;
+        }
+        self.doc = self.sources.len();
         self.sources.push(origin(sourced));
         match (group, kind) {
             (g, "ClusterPolicy" | "Policy") if g.starts_with("kyverno.io") => self.kyverno(sourced),
@@ -182,7 +218,12 @@ impl Imported {
                 origin(sourced)
             )),
             ("constraints.gatekeeper.sh", _) => self.gatekeeper(sourced),
+            (
+                "policies.kubewarden.io",
+                "ClusterAdmissionPolicy" | "AdmissionPolicy" | "ClusterAdmissionPolicyGroup" | "AdmissionPolicyGroup",
+            ) => self.kubewarden_resource(sourced),
             ("config.openshift.io", "Image") => self.openshift_image(sourced),
+            ("policy.sigstore.dev", "ClusterImagePolicy") => self.policy_controller(sourced),
             _ if value.get("imagePolicyConfig").is_some() => self.openshift_master(sourced),
             ("", "") if value.is_object() => self.kubewarden_settings(sourced),
             _ => {

@@ -138,14 +138,28 @@ impl Imported {
         let settings = self.settings();
         let mutating = settings.get("signatures").is_some() && settings["modifyImagesWithDigest"] != false;
         let mut out = self.header("a registry-guard ClusterAdmissionPolicy");
+        let scope = self.settled.scope.as_ref();
+        let background_audit = scope.and_then(|s| s.background_audit.clone()).unwrap_or(json!(true));
         out.push_str(&format!(
             "apiVersion: policies.kubewarden.io/v1\nkind: ClusterAdmissionPolicy\nmetadata:\n  name: {}\nspec:\n  \
              module: registry://ghcr.io/registry-guard/policies/registry-guard:v0.1.0\n  mode: {}\n  mutating: {mutating}\n  \
-             backgroundAudit: true\n",
+             backgroundAudit: {background_audit}\n",
             json!(name),
             self.settled.mode
         ));
-        out.push_str(RULES);
+        // JSON is YAML: the resources' own fields, as they were.
+        match scope.and_then(|s| s.rules.as_ref()) {
+            Some(rules) => out.push_str(&format!("  rules: {rules}\n")),
+            None => out.push_str(RULES),
+        }
+        for (key, value) in [
+            ("namespaceSelector", scope.and_then(|s| s.namespace_selector.as_ref())),
+            ("objectSelector", scope.and_then(|s| s.object_selector.as_ref())),
+        ] {
+            if let Some(value) = value {
+                out.push_str(&format!("  {key}: {value}\n"));
+            }
+        }
         out.push_str("  settings:\n");
         out.push_str(&self.settings_yaml("    "));
         out

@@ -8,6 +8,7 @@
 use serde_json::{Value, json};
 
 use super::gatekeeper::covers;
+use super::kubewarden::Scope;
 use super::{AllowGroup, Entry, Imported, Rule, registry_as_image};
 
 #[derive(Debug, Default)]
@@ -22,6 +23,8 @@ pub(super) struct Settled {
     pub refused_whole: bool,
     /// The ClusterAdmissionPolicy's mode (`--as-policy`).
     pub mode: &'static str,
+    /// Where it applies, from the Kubewarden resources read (`--as-policy`).
+    pub scope: Option<Scope>,
 }
 
 /// A group's alternatives, sorted, to compare groups.
@@ -50,10 +53,52 @@ fn entries(group: AllowGroup, as_image: bool) -> Vec<Entry> {
 
 impl Imported {
     pub(super) fn settle(&mut self) {
+        self.cip_allow_group();
         self.place_allow_groups();
         self.resolve_exemptions();
         self.resolve_modes();
+        self.resolve_scope();
         self.validate_entries();
+    }
+
+    /// One scope for `--as-policy`: the resources' own when they agree;
+    /// else every rule of each (so nothing they checked goes unchecked)
+    /// and no selector (every namespace and object: stricter), with a note.
+    fn resolve_scope(&mut self) {
+        let mut scopes = std::mem::take(&mut self.scopes).into_iter();
+        let Some((origin, first)) = scopes.next() else { return };
+        if self.options.as_policy.is_none() {
+            self.note(format!(
+                "{origin}: its rules, namespaceSelector, objectSelector and backgroundAudit are carried by `import --as-policy NAME`"
+            ));
+        }
+        let mut merged = first.clone();
+        let mut differ = Vec::new();
+        for (origin, scope) in scopes {
+            if scope == first {
+                continue;
+            }
+            differ.push(origin);
+            let mut rules: Vec<Value> = merged.rules.as_ref().and_then(Value::as_array).cloned().unwrap_or_default();
+            for rule in scope.rules.as_ref().and_then(Value::as_array).into_iter().flatten() {
+                if !rules.contains(rule) {
+                    rules.push(rule.clone());
+                }
+            }
+            merged.rules = Some(Value::Array(rules));
+            merged.namespace_selector = None;
+            merged.object_selector = None;
+            if scope.background_audit != merged.background_audit {
+                merged.background_audit = None;
+            }
+        }
+        if !differ.is_empty() {
+            self.note(format!(
+                "{} apply elsewhere than the first resource: the policy takes every rule of each and no namespace or object selector (stricter)",
+                differ.join(", ")
+            ));
+        }
+        self.settled.scope = Some(merged);
     }
 
     /// Each group into a list of its own: `tags.allow` for tags only,
