@@ -376,6 +376,64 @@ fn openshift_matches(entry: &str, image: &Image) -> bool {
     name == entry || name.starts_with(&format!("{entry}/"))
 }
 
+// --- policy-controller ---------------------------------------------------
+
+/// A ClusterImagePolicy: globs and one authority (`pass`, `fail`, or a key
+/// no image in these tests is signed with: the native host verifies none).
+#[derive(Debug, Clone)]
+struct ImagePolicy {
+    globs: Vec<String>,
+    authority: &'static str,
+}
+
+fn image_policy() -> impl Strategy<Value = ImagePolicy> {
+    let glob = strings(vec![
+        "gcr.io/**",
+        "gcr.io/team/*",
+        "gcr.io/*",
+        "quay.io/app*",
+        "**",
+        "reg:5000/**",
+        "gcr.io/team/**",
+        "gcr.io/*/app",
+    ]);
+    (prop::collection::vec(glob, 0..3), prop::sample::select(vec!["pass", "fail", "key"]))
+        .prop_map(|(globs, authority)| ImagePolicy { globs, authority })
+}
+
+impl ImagePolicy {
+    fn document(&self) -> Value {
+        let images: Vec<Value> = self.globs.iter().map(|g| json!({"glob": g})).collect();
+        let authority = match self.authority {
+            "key" => json!({"key": {"data": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}}),
+            action => json!({"static": {"action": action}}),
+        };
+        json!({"apiVersion": "policy.sigstore.dev/v1beta1", "kind": "ClusterImagePolicy", "metadata": {"name": "c"},
+               "spec": {"images": images, "authorities": [authority]}})
+    }
+
+    /// policy-controller's glob: `**` any run, `*` any run without `/`.
+    fn matches(&self, image: &str) -> bool {
+        self.globs.iter().any(|glob| {
+            let pattern = glob.replace("**", "\u{1}");
+            let regex_like: Vec<char> = pattern.chars().collect();
+            glob_match(&regex_like, &image.chars().collect::<Vec<_>>())
+        })
+    }
+}
+
+/// `\u{1}` any run, `*` any run without `/`, else the character itself.
+fn glob_match(pattern: &[char], text: &[char]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some(('\u{1}', rest)) => (0..=text.len()).any(|i| glob_match(rest, &text[i..])),
+        Some(('*', rest)) => {
+            (0..=text.len()).take_while(|&i| i == 0 || text[i - 1] != '/').any(|i| glob_match(rest, &text[i..]))
+        }
+        Some((c, rest)) => text.first() == Some(c) && glob_match(rest, &text[1..]),
+    }
+}
+
 // --- the properties ------------------------------------------------------
 
 proptest! {
@@ -395,6 +453,21 @@ proptest! {
     ) {
         let imported = import(vec![kyverno_policy(&globs)]);
         never_wider(&imported, &image, |_, text| globs.iter().all(|g| kyverno_admits(g, text)))?;
+    }
+
+    #[test]
+    fn policy_controller_import_never_admits_what_policy_controller_refuses(
+        policies in prop::collection::vec(image_policy(), 1..3),
+        image in image(),
+    ) {
+        let imported = import(policies.iter().map(ImagePolicy::document).collect());
+        // An image no policy matches is refused (no-match-policy: deny);
+        // one a policy matches needs its authority: pass yes, fail and an
+        // unsigned image's key no.
+        never_wider(&imported, &image, |_, text| {
+            let matching: Vec<&ImagePolicy> = policies.iter().filter(|p| p.matches(text)).collect();
+            !matching.is_empty() && matching.iter().all(|p| p.authority == "pass")
+        })?;
     }
 
     #[test]
@@ -423,13 +496,22 @@ proptest! {
         allow in field(strings(vec!["gcr.io", "quay.io", "reg:5000", "docker.io"])),
         reject in field(strings(vec!["gcr.io", "quay.io", "docker.io"])),
         tags in field(strings(vec!["latest", "v1.2"])),
+        wrapped in 0..3u8,
         image in image(),
     ) {
         let mut settings = json!({"registries": {}, "tags": {}});
         set(&mut settings["registries"], "allow", &allow);
         set(&mut settings["registries"], "reject", &reject);
         set(&mut settings["tags"], "reject", &tags);
-        let imported = import(vec![settings]);
+        // The settings alone, or in a Kubewarden resource running trusted-repos.
+        let document = match wrapped {
+            0 => settings,
+            1 => json!({"apiVersion": "policies.kubewarden.io/v1", "kind": "ClusterAdmissionPolicy", "metadata": {"name": "t"},
+                        "spec": {"module": "registry://ghcr.io/kubewarden/policies/trusted-repos:v0.2.0", "settings": settings}}),
+            _ => json!({"apiVersion": "policies.kubewarden.io/v1", "kind": "AdmissionPolicyGroup", "metadata": {"name": "g", "namespace": "n"},
+                        "spec": {"expression": "t()", "policies": {"t": {"module": "ghcr.io/x/trusted-repos@sha256:00", "settings": settings}}}}),
+        };
+        let imported = import(vec![document]);
         // trusted-repos (README, src/settings.rs): a registries.allow list,
         // even empty, must hold the image's registry; reject must not; the
         // tag (latest when none is written) must not be rejected. An image

@@ -118,8 +118,9 @@ impl Imported {
     /// policy-controller refuses an image no ClusterImagePolicy matches
     /// (its default `no-match-policy: deny`): the globs, all policies
     /// together, are one allow rule. A `*` matched one path component there
-    /// and crosses `/` here: one component deeper is refused, unless a `**`
-    /// glob may reach it.
+    /// and crosses `/` here: one component deeper is refused (stricter where
+    /// a narrower `**` glob reached some of it), unless a `**` glob reaches
+    /// all of it.
     pub(super) fn cip_allow_group(&mut self) {
         let globs = std::mem::take(&mut self.cip_globs);
         if globs.is_empty() {
@@ -129,10 +130,24 @@ impl Imported {
             "ClusterImagePolicies: an image no policy matches is refused, as policy-controller's default no-match-policy: deny does; with warn or allow in its config-policy-controller ConfigMap, drop images.allow"
                 .to_string(),
         );
-        let deep = globs.iter().any(|(_, comment)| comment.contains("**"));
-        for (pattern, comment) in &globs {
+        // The literal start of a glob (up to its first `*`), and whether it
+        // has a `**`.
+        let starts: Vec<(&str, bool)> = globs
+            .iter()
+            .map(|(_, comment)| {
+                let glob = comment.rsplit_once("glob ").map_or("", |(_, g)| g).trim_matches('"');
+                (glob.split('*').next().unwrap_or(glob), glob.contains("**"))
+            })
+            .collect();
+        for ((pattern, comment), (start, double)) in globs.iter().zip(&starts) {
             let last = pattern.rsplit('/').next().unwrap_or(pattern);
-            if !deep && pattern != "*:*/*" && last.contains('*') && !comment.contains("**") {
+            let reached = starts.iter().any(|(other, deep)| *deep && start.starts_with(other));
+            let inner = pattern.rsplit_once('/').is_some_and(|(head, _)| head.contains('*'));
+            if !reached && !double && inner {
+                self.untranslatable.push(format!(
+                    "{comment}: a * before the last path component matched one component, and here it would cross /: write the image pattern by hand"
+                ));
+            } else if !reached && !double && pattern != "*:*/*" && last.contains('*') {
                 self.push_reject(
                     Rule::Image(format!("{pattern}/*")),
                     format!("{comment}; its * matched one path component, so deeper images matched no policy"),
