@@ -446,3 +446,25 @@ fn policy_controller_untranslatable_parts_are_listed_with_the_reason() {
     }
     assert!(policy_with_host(None, None).validate_settings(&settings).valid);
 }
+
+/// A namespaced AdmissionPolicy applies in its namespace: as a
+/// ClusterAdmissionPolicy, a namespaceSelector on that namespace's name.
+#[test]
+fn kubewarden_admission_policy_keeps_its_namespace() {
+    let text = "apiVersion: policies.kubewarden.io/v1\nkind: AdmissionPolicy\nmetadata:\n  name: trusted\n  namespace: team-a\nspec:\n  module: registry://ghcr.io/kubewarden/policies/trusted-repos:v0.2.0\n  rules:\n    - {apiGroups: [\"\"], apiVersions: [v1], resources: [pods], operations: [CREATE]}\n  settings:\n    images:\n      allow: [\"quay.io/team-a/*\"]\n";
+    let imported = import_text(text, &Options { as_policy: Some("team-a".into()) });
+    assert!(imported.untranslatable.is_empty(), "{:?}", imported.untranslatable);
+    let resource: Value = serde_yaml::from_str(&imported.policy_yaml("team-a")).unwrap();
+    assert_eq!(
+        resource["spec"]["namespaceSelector"],
+        json!({"matchLabels": {"kubernetes.io/metadata.name": "team-a"}})
+    );
+    assert_eq!(resource["spec"]["settings"], json!({"images": {"allow": ["quay.io/team-a/*"]}}));
+    // Without --as-policy, the settings alone, and a note on where it applied.
+    let imported = import_text(text, &Options::default());
+    assert!(
+        imported.notes.iter().any(|n| n.contains("are carried by `import --as-policy NAME`")),
+        "{:?}",
+        imported.notes
+    );
+}

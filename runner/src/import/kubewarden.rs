@@ -129,6 +129,13 @@ impl Imported {
             object_selector: spec.get("objectSelector").cloned(),
             background_audit: spec.get("backgroundAudit").cloned(),
         };
+        for key in ["matchConditions", "contextAwareResources"] {
+            if spec.get(key).is_some() {
+                self.note(format!(
+                    "{from}: spec.{key} is not carried: the policy applies to every object its rules match (stricter)"
+                ));
+            }
+        }
         if kind.starts_with("AdmissionPolicy") {
             match value["metadata"]["namespace"].as_str() {
                 // A namespaced policy: its namespace, as a selector.
@@ -190,4 +197,40 @@ fn is_conjunction<'a>(expression: &str, members: impl Iterator<Item = &'a String
     calls.sort_unstable();
     names.sort_unstable();
     !calls.is_empty() && calls == names.iter().map(String::as_str).collect::<Vec<_>>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_are_recognized_by_repository_name() {
+        for module in [
+            "registry://ghcr.io/kubewarden/policies/trusted-repos:v0.2.0",
+            "ghcr.io/kubewarden/policies/trusted-repos@sha256:0000",
+            "registry://registry.corp.example/mirror/verify-image-signatures:v1",
+            "https://github.com/kubewarden/verify-image-signatures/releases/download/v0.3.0/policy.wasm",
+            "https://example.com/trusted-repos.wasm",
+        ] {
+            assert!(is_image_policy_module(module), "{module}");
+        }
+        for module in [
+            "registry://ghcr.io/kubewarden/policies/capabilities-psp:v0.1.0",
+            "registry://ghcr.io/evil/trusted-repos-fake:v1",
+            "trusted-repos",
+            "",
+        ] {
+            assert!(!is_image_policy_module(module), "{module}");
+        }
+    }
+
+    #[test]
+    fn only_a_conjunction_of_every_member_is_every_rule_applying() {
+        let members = ["trusted".to_string(), "signed".to_string()];
+        assert!(is_conjunction("trusted() && signed()", members.iter()));
+        assert!(is_conjunction("signed()&&trusted()", members.iter()));
+        assert!(!is_conjunction("trusted() || signed()", members.iter()));
+        assert!(!is_conjunction("trusted()", members.iter()));
+        assert!(!is_conjunction("!trusted() && signed()", members.iter()));
+    }
 }

@@ -160,7 +160,7 @@ impl Imported {
                 None => self.settled.exempt.push(Entry {
                     value: Value::String(exemption.pattern),
                     comment: format!(
-                        "{}; it exempts from every registries, images, tags and digests rule, which every other source admits it by",
+                        "{}; here it lifts every registries, images, tags and digests rule: kept, since every other imported rule admits these images anyway",
                         exemption.comment
                     ),
                 }),
