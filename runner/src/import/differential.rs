@@ -470,6 +470,30 @@ proptest! {
         })?;
     }
 
+    /// Several engines at once, as a cluster may run them: an image must
+    /// pass each (exemptions of one never lift another's rules).
+    #[test]
+    fn mixed_sources_import_never_admits_what_any_source_refuses(
+        constraints in prop::collection::vec(constraint(), 0..3),
+        globs in prop::collection::vec(kyverno_glob(), 0..2),
+        policies in prop::collection::vec(image_policy(), 0..2),
+        image in image(),
+    ) {
+        let mut documents: Vec<Value> = constraints.iter().map(Constraint::document).collect();
+        if !globs.is_empty() {
+            documents.push(kyverno_policy(&globs));
+        }
+        documents.extend(policies.iter().map(ImagePolicy::document));
+        prop_assume!(!documents.is_empty());
+        let imported = import(documents);
+        never_wider(&imported, &image, |_, text| {
+            let matching: Vec<&ImagePolicy> = policies.iter().filter(|p| p.matches(text)).collect();
+            constraints.iter().all(|c| c.admits(text))
+                && globs.iter().all(|g| kyverno_admits(g, text))
+                && (policies.is_empty() || (!matching.is_empty() && matching.iter().all(|p| p.authority == "pass")))
+        })?;
+    }
+
     #[test]
     fn openshift_import_never_admits_what_openshift_refuses(
         allowed in field(openshift_entry()),

@@ -22,6 +22,9 @@ use serde_json::{Value, json};
 use super::{Entry, Imported, Rule, origin};
 use crate::manifests::Sourced;
 
+/// The document position of what all ClusterImagePolicies give together.
+pub(super) const ALL_IMAGE_POLICIES: usize = usize::MAX;
+
 /// Fulcio's public instance, the default `keyless.url`.
 const FULCIO: &str = "https://fulcio.sigstore.dev";
 
@@ -126,6 +129,9 @@ impl Imported {
         if globs.is_empty() {
             return;
         }
+        // The rules below come from every ClusterImagePolicy together: no
+        // one document's exemptions may cover them.
+        self.doc = ALL_IMAGE_POLICIES;
         self.note(
             "ClusterImagePolicies: an image no policy matches is refused, as policy-controller's default no-match-policy: deny does; with warn or allow in its config-policy-controller ConfigMap, drop images.allow"
                 .to_string(),

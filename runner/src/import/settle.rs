@@ -149,7 +149,7 @@ impl Imported {
                 .contributors
                 .iter()
                 .find(|(doc, admits)| *doc != exemption.doc && !covers(admits, &exemption.literal))
-                .map(|(doc, _)| self.sources[*doc].clone());
+                .map(|(doc, _)| self.sources.get(*doc).cloned().unwrap_or_else(|| "the ClusterImagePolicies".into()));
             match refusing {
                 Some(other) => self.note(format!(
                     "{}: left out (stricter): an exemption here lifts every registries, images, tags and digests \
