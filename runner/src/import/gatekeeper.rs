@@ -2,7 +2,8 @@
 //! K8sAllowedRepos, K8sDisallowedRepos, K8sDisallowedTags, K8sImageDigests.
 //!
 //! Gatekeeper's meaning, from the library's Rego
-//! (open-policy-agent/gatekeeper-library, library/general/*/template.yaml)
+//! (open-policy-agent/gatekeeper-library at 5c441fb6,
+//! library/general/*/template.yaml)
 //! and the violations documentation
 //! (open-policy-agent.github.io/gatekeeper/website/docs/violations):
 //! - K8sAllowedRepos: a container whose image starts with none of `repos`

@@ -132,9 +132,9 @@ pub struct Imported {
     sources: Vec<String>,
     /// The document being read (its position among all documents).
     doc: usize,
-    /// policy-controller's globs (pattern, comment): one allow rule, since
-    /// an image no ClusterImagePolicy matches is refused.
-    cip_globs: Vec<(String, String)>,
+    /// policy-controller's globs: one allow rule, since an image no
+    /// ClusterImagePolicy matches is refused.
+    cip_globs: Vec<policy_controller::Glob>,
     /// Where the Kubewarden resources read applied (`--as-policy`).
     scopes: Vec<(String, kubewarden::Scope)>,
     /// The final lists, after `settle`.

@@ -22,6 +22,14 @@ use serde_json::{Value, json};
 use super::{Entry, Imported, Rule, origin};
 use crate::manifests::Sourced;
 
+/// One `images[].glob`: as written, as an image pattern, and where from.
+#[derive(Debug, Clone)]
+pub(super) struct Glob {
+    pattern: String,
+    glob: String,
+    comment: String,
+}
+
 /// The document position of what all ClusterImagePolicies give together.
 pub(super) const ALL_IMAGE_POLICIES: usize = usize::MAX;
 
@@ -64,8 +72,15 @@ impl Imported {
             return;
         }
         self.enforcement(&from, monitored);
-        self.cip_globs
-            .extend(patterns.iter().map(|(pattern, glob)| (pattern.clone(), format!("{from}: images glob {glob:?}"))));
+        self.note(
+            "ClusterImagePolicies act only in namespaces labelled policy.sigstore.dev/include: \"true\"; registry-guard wherever its rules match (stricter): give its ClusterAdmissionPolicy that namespaceSelector for the same reach"
+                .to_string(),
+        );
+        self.cip_globs.extend(patterns.iter().map(|(pattern, glob)| Glob {
+            pattern: pattern.clone(),
+            glob: glob.clone(),
+            comment: format!("{from}: images glob {glob:?}"),
+        }));
         let statics: Vec<&str> = authorities.iter().filter_map(|a| a["static"]["action"].as_str()).collect();
         if statics.contains(&"pass") {
             self.note(format!(
@@ -136,32 +151,30 @@ impl Imported {
             "ClusterImagePolicies: an image no policy matches is refused, as policy-controller's default no-match-policy: deny does; with warn or allow in its config-policy-controller ConfigMap, drop images.allow"
                 .to_string(),
         );
-        // The literal start of a glob (up to its first `*`), and whether it
-        // has a `**`.
-        let starts: Vec<(&str, bool)> = globs
-            .iter()
-            .map(|(_, comment)| {
-                let glob = comment.rsplit_once("glob ").map_or("", |(_, g)| g).trim_matches('"');
-                (glob.split('*').next().unwrap_or(glob), glob.contains("**"))
-            })
-            .collect();
-        for ((pattern, comment), (start, double)) in globs.iter().zip(&starts) {
+        // A glob's literal start (up to its first `*`), for the `**` globs.
+        let deep: Vec<&str> =
+            globs.iter().filter(|g| g.glob.contains("**")).map(|g| g.glob.split('*').next().unwrap_or("")).collect();
+        for Glob { pattern, glob, comment } in &globs {
+            let start = glob.split('*').next().unwrap_or("");
+            // Every image deeper under it is some `**` glob's.
+            let reached = deep.iter().any(|other| start.starts_with(other));
+            if reached || glob.contains("**") {
+                continue;
+            }
             let last = pattern.rsplit('/').next().unwrap_or(pattern);
-            let reached = starts.iter().any(|(other, deep)| *deep && start.starts_with(other));
-            let inner = pattern.rsplit_once('/').is_some_and(|(head, _)| head.contains('*'));
-            if !reached && !double && inner {
+            if pattern.rsplit_once('/').is_some_and(|(head, _)| head.contains('*')) {
                 self.untranslatable.push(format!(
                     "{comment}: a * before the last path component matched one component, and here it would cross /: write the image pattern by hand"
                 ));
-            } else if !reached && !double && pattern != "*:*/*" && last.contains('*') {
+            } else if pattern != "*:*/*" && last.contains('*') {
                 self.push_reject(
                     Rule::Image(format!("{pattern}/*")),
                     format!("{comment}; its * matched one path component, so deeper images matched no policy"),
                 );
             }
         }
-        let origin = globs.first().map(|(_, c)| c.clone()).unwrap_or_default();
-        self.push_allow(&origin, globs.into_iter().map(|(p, c)| (Rule::Image(p), c)).collect());
+        let origin = globs.first().map(|g| g.comment.clone()).unwrap_or_default();
+        self.push_allow(&origin, globs.into_iter().map(|g| (Rule::Image(g.pattern), g.comment)).collect());
     }
 }
 
