@@ -38,20 +38,11 @@ impl Imported {
             self.untranslatable.push(format!("{from}: {kind} is not an image constraint registry-guard can import"));
             return;
         }
-        let monitored = match spec["enforcementAction"].as_str() {
-            None | Some("deny") => None,
-            Some("dryrun") => {
-                Some("enforcementAction: dryrun (Gatekeeper only records the violation for audit)".into())
-            }
-            Some("warn") => Some("enforcementAction: warn (Gatekeeper admits the object with a warning)".into()),
-            Some(other) => {
-                self.untranslatable.push(format!(
-                    "{from}: enforcementAction: {other} (per enforcement point, or unknown): imported as deny, which may be stricter"
-                ));
-                None
-            }
-        };
-        self.enforcement(&from, monitored);
+        let reporting = [
+            ("dryrun", "Gatekeeper only records the violation for audit"),
+            ("warn", "Gatekeeper admits the object with a warning"),
+        ];
+        self.mode(&from, "enforcementAction", spec["enforcementAction"].as_str(), "deny", &reporting);
         let scoped = ["namespaces", "excludedNamespaces", "labelSelector", "namespaceSelector", "name"];
         if scoped.iter().any(|key| spec["match"].get(key).is_some()) {
             self.note(format!(

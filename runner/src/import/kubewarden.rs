@@ -115,14 +115,6 @@ impl Imported {
         let value = &sourced.value;
         let spec = &value["spec"];
         let kind = value["kind"].as_str().unwrap_or_default();
-        let monitored = match spec["mode"].as_str() {
-            None | Some("protect") => None,
-            Some("monitor") => Some("mode: monitor (Kubewarden logs what it would refuse, never refuses)".to_string()),
-            Some(other) => {
-                self.untranslatable.push(format!("{from}: mode {other:?} is neither protect nor monitor"));
-                None
-            }
-        };
         let mut scope = Scope {
             rules: spec.get("rules").cloned(),
             namespace_selector: spec.get("namespaceSelector").cloned(),
@@ -182,7 +174,8 @@ impl Imported {
             imported_any = true;
         }
         if imported_any {
-            self.enforcement(&from, monitored);
+            let monitor = [("monitor", "Kubewarden logs what it would refuse, never refuses")];
+            self.mode(&from, "mode", spec["mode"].as_str(), "protect", &monitor);
             self.scopes.push((from, scope));
         }
     }

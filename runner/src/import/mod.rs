@@ -259,6 +259,26 @@ impl Imported {
         }
     }
 
+    /// A source's mode field: absent or `enforcing` enforces; one of
+    /// `reporting` (value, what the engine then does) only reports; any
+    /// other value is listed and read as enforcing (the stricter reading).
+    fn mode(&mut self, from: &str, field: &str, value: Option<&str>, enforcing: &str, reporting: &[(&str, &str)]) {
+        let monitored = match value {
+            None => None,
+            Some(value) if value == enforcing => None,
+            Some(value) => match reporting.iter().find(|(v, _)| *v == value) {
+                Some((_, what)) => Some(format!("{field}: {value} ({what})")),
+                None => {
+                    self.untranslatable.push(format!(
+                        "{from}: {field}: {value} is not one registry-guard reads: imported as {enforcing}, which may be stricter"
+                    ));
+                    None
+                }
+            },
+        };
+        self.enforcement(from, monitored);
+    }
+
     fn note(&mut self, note: String) {
         if !self.notes.contains(&note) {
             self.notes.push(note);

@@ -40,14 +40,6 @@ impl Imported {
     pub(super) fn policy_controller(&mut self, sourced: &Sourced) {
         let from = origin(sourced);
         let spec = &sourced.value["spec"];
-        let monitored = match spec["mode"].as_str() {
-            None | Some("enforce") => None,
-            Some("warn") => Some("mode: warn (policy-controller admits with a warning)".to_string()),
-            Some(other) => {
-                self.untranslatable.push(format!("{from}: mode {other:?} is neither enforce nor warn"));
-                None
-            }
-        };
         let images = spec["images"].as_array().map(Vec::as_slice).unwrap_or_default();
         let mut patterns = Vec::new();
         for (i, image) in images.iter().enumerate() {
@@ -71,7 +63,8 @@ impl Imported {
             self.untranslatable.push(format!("{from}: no authorities (policy-controller refuses such a policy)"));
             return;
         }
-        self.enforcement(&from, monitored);
+        let warn = [("warn", "policy-controller admits with a warning")];
+        self.mode(&from, "mode", spec["mode"].as_str(), "enforce", &warn);
         self.note(
             "ClusterImagePolicies act only in namespaces labelled policy.sigstore.dev/include: \"true\"; registry-guard wherever its rules match (stricter): give its ClusterAdmissionPolicy that namespaceSelector for the same reach"
                 .to_string(),
