@@ -165,7 +165,8 @@ impl Imported {
                 ));
                 continue;
             }
-            let settings = member.get("settings").cloned().unwrap_or_else(|| json!({}));
+            // No settings, or `null`: trusted-repos' defaults, which constrain nothing.
+            let settings = member.get("settings").filter(|s| !s.is_null()).cloned().unwrap_or_else(|| json!({}));
             if let Err(errors) = registry_guard::settings::check_json(settings.to_string().as_bytes()) {
                 self.untranslatable.push(format!("{at}: spec.settings are not valid for registry-guard: {errors}"));
                 continue;
