@@ -249,3 +249,77 @@ fn keep_valid(entries: &mut Vec<Entry>, wrap: fn(Value) -> Value, refused: &mut 
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::import::Imported;
+    use crate::manifests::parse_documents;
+
+    fn import(text: &str) -> Imported {
+        Imported::read(&parse_documents("t.yaml", text).unwrap())
+    }
+
+    fn allowed(name: &str, repos: &str) -> String {
+        format!(
+            "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sAllowedRepos\nmetadata: {{name: {name}}}\nspec:\n  parameters: {{repos: {repos}}}\n---\n"
+        )
+    }
+
+    #[test]
+    fn allow_groups_take_a_list_each_and_a_third_is_listed() {
+        let one = import(&allowed("a", "[gcr.io/]"));
+        assert_eq!(one.settings(), json!({"registries": {"allow": ["gcr.io"]}}));
+        let two = import(&(allowed("a", "[gcr.io/]") + &allowed("b", "[quay.io/]")));
+        assert_eq!(two.settings(), json!({"registries": {"allow": ["gcr.io"]}, "images": {"allow": ["quay.io/*"]}}));
+        let same = import(&(allowed("a", "[gcr.io/]") + &allowed("b", "[gcr.io/]")));
+        assert_eq!(same.settings(), json!({"registries": {"allow": ["gcr.io"]}}), "one rule twice is one rule");
+        let three =
+            import(&(allowed("a", "[gcr.io/]") + &allowed("b", "[quay.io/]") + &allowed("c", "[reg.example/]")));
+        assert_eq!(three.untranslatable.len(), 1, "{:?}", three.untranslatable);
+        assert!(three.untranslatable[0].starts_with("t.yaml#3 K8sAllowedRepos c: an image must pass this allow rule"));
+    }
+
+    #[test]
+    fn a_group_of_no_alternative_allows_nothing_whatever_else() {
+        let text = allowed("a", "[gcr.io/]") + &allowed("none", "[]");
+        let imported = import(&text);
+        assert_eq!(imported.settings(), json!({"registries": {"allow": []}}));
+        assert!(
+            imported
+                .yaml()
+                .contains("# NOTE: t.yaml#2 K8sAllowedRepos none allows no image: these settings allow no image\n")
+        );
+    }
+
+    #[test]
+    fn an_exemption_is_kept_only_where_every_other_source_admits_its_images() {
+        let tags = "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sDisallowedTags\nmetadata: {name: t}\nspec:\n  parameters: {tags: [latest], exemptImages: [\"quay.io/vendor/*\"]}\n---\n";
+        let covered = import(&(allowed("a", "[quay.io/]") + tags));
+        assert_eq!(covered.settings()["exemptImages"], json!(["quay.io/vendor/*"]));
+        let refused = import(&(allowed("a", "[gcr.io/]") + tags));
+        assert_eq!(refused.settings().get("exemptImages"), None);
+        assert!(
+            refused.notes.iter().any(|n| n.contains("exemptImages \"quay.io/vendor/*\": left out (stricter)")
+                && n.contains("t.yaml#1 K8sAllowedRepos a may refuse the image")),
+            "{:?}",
+            refused.notes
+        );
+    }
+
+    #[test]
+    fn an_entry_the_policy_refuses_is_listed_never_printed() {
+        let imported = import(&allowed("a", "[\"gcr.io/\", \"bad host/\"]"));
+        // `bad host/` reads as a Docker Hub namespace, which the policy
+        // refuses: out of the allow list (stricter), listed.
+        assert_eq!(imported.settings(), json!({"images": {"allow": ["gcr.io/*"]}}));
+        assert_eq!(imported.untranslatable.len(), 1, "{:?}", imported.untranslatable);
+        assert!(
+            imported.untranslatable[0]
+                .contains("\"docker.io/bad host/*\" cannot be written as registry-guard settings: "),
+            "{:?}",
+            imported.untranslatable
+        );
+    }
+}
