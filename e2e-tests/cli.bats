@@ -249,6 +249,43 @@ setup() {
   [[ "$output" == *": valid" ]]
 }
 
+@test "import: a Gatekeeper K8sAllowedRepos with repos: [] denies every image, as in Gatekeeper" {
+  printf '%s\n' 'apiVersion: constraints.gatekeeper.sh/v1beta1' 'kind: K8sAllowedRepos' 'metadata:' '  name: repo-is-nothing' \
+    'spec:' '  parameters:' '    repos: []' > "$BATS_TEST_TMPDIR/gk.yaml"
+  run --separate-stderr "$RG" import "$BATS_TEST_TMPDIR/gk.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'K8sAllowedRepos repo-is-nothing allows no image: these settings allow no image'* ]]
+  printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/imported.yaml"
+  run "$RG" check --settings "$BATS_TEST_TMPDIR/imported.yaml" examples/manifests/api-deployment.yaml
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'deny Deployment prod/api: spec.template.spec.containers[0].image "registry.corp.example/team/api:1.4.2": registry "registry.corp.example" is not allowed (registries.allow: empty, so nothing is allowed)'* ]]
+}
+
+@test "import: an Audit Kyverno policy is listed (exit 1) as settings, a monitor-mode resource with --as-policy" {
+  run --separate-stderr "$RG" import "$BATS_TEST_DIRNAME/fixtures/import/kyverno-disallow-latest-tag.yaml"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *'failureAction Audit (Kyverno reports it, never blocks); these settings would enforce it'* ]]
+  run --separate-stderr "$RG" import --as-policy disallow-latest-tag "$BATS_TEST_DIRNAME/fixtures/import/kyverno-disallow-latest-tag.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *$'kind: ClusterAdmissionPolicy\nmetadata:\n  name: "disallow-latest-tag"\nspec:'* ]]
+  [[ "$output" == *$'\n  mode: monitor\n'* ]]
+}
+
+@test "import: kubectl get clusteradmissionpolicies -o yaml | registry-guard import --as-policy NAME -" {
+  run --separate-stderr bash -c "cat '$BATS_TEST_DIRNAME/fixtures/import/kubewarden-cluster-admission-policies.yaml' | '$RG' import --as-policy trusted -"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'#   -#1.items[0] ClusterAdmissionPolicy trusted-repos'* ]]
+  [[ "$output" == *'  namespaceSelector: {"matchExpressions":[{"key":"kubernetes.io/metadata.name","operator":"NotIn","values":["kube-system"]}]}'* ]]
+  [[ "$output" == *$'  settings:\n    registries:\n      allow:\n'* ]]
+}
+
+@test "import: the OpenShift docs' example with a tagged repository is that image only, exit 0" {
+  run --separate-stderr "$RG" import "$BATS_TEST_DIRNAME/fixtures/import/openshift-docs-allowed-registries.yaml"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'- "reg1.io/myrepo/myapp:latest"'* ]]
+  [[ "$output" != *'please report'* && "$stderr" != *'please report'* ]]
+}
+
 @test "import: what cannot be translated is listed on stderr, exit 1 unless --partial" {
   run --separate-stderr "$RG" import "$BATS_TEST_DIRNAME/fixtures/import/kyverno-untranslatable.yaml"
   [ "$status" -eq 1 ]

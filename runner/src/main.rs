@@ -20,7 +20,7 @@ Usage:
                        [--format text|json|github|junit] [--quiet]
                        [--show-mutation] [--show-host-calls] [--record-host-calls FILE] INPUT...
   registry-guard settings [--policy PATH] FILE
-  registry-guard import [--partial] FILE...
+  registry-guard import [--partial] [--as-policy NAME] FILE...
   registry-guard bench [--policy PATH] [--baseline PATH] [--accept-all PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
   registry-guard help
 
@@ -65,10 +65,17 @@ Options:
 import reads Kyverno ClusterPolicy/Policy (validate.pattern image globs,
 verifyImages), Gatekeeper constraints (K8sAllowedRepos, K8sDisallowedRepos,
 K8sDisallowedTags, K8sImageDigests, exemptImages), OpenShift image configs
-(allowedRegistriesForImport, registrySources) and Kubewarden trusted-repos or
-verify-image-signatures settings, and prints registry-guard settings, each
-rule commented with its source. What cannot be translated is listed on stderr.
+(allowedRegistriesForImport, registrySources), Kubewarden trusted-repos or
+verify-image-signatures settings and the ClusterAdmissionPolicy,
+AdmissionPolicy and policy group resources that run them (a List too),
+and Sigstore policy-controller ClusterImagePolicies, and prints
+registry-guard settings, each rule commented with its source. It never
+widens what the source allows: what cannot be translated exactly is
+written more strictly (a NOTE says so) or listed on stderr.
   --partial         import: exit 0 even when something could not be translated
+  --as-policy NAME  import: print a whole ClusterAdmissionPolicy NAME, in the mode the
+                    sources' rules had (mode: monitor for Audit, dryrun or warn rules),
+                    not only its settings
 
 Exit status:
   check:    0 all allowed, 1 something denied, 2 usage, settings or input error
@@ -109,6 +116,7 @@ struct Options {
     format: Format,
     quiet: bool,
     partial: bool,
+    as_policy: Option<String>,
     baseline: Option<PathBuf>,
     accept_all: Option<PathBuf>,
     fixtures: Option<PathBuf>,
@@ -139,6 +147,7 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
             "--evaluations" => options.evaluations = Some(number("--evaluations", &value("--evaluations")?)?),
             "--quiet" => options.quiet = true,
             "--partial" => options.partial = true,
+            "--as-policy" => options.as_policy = Some(value("--as-policy")?),
             flag @ ("--output" | "--format") => match value(flag)?.as_str() {
                 "text" => options.format = Format::Text,
                 "json" => options.format = Format::Json,
@@ -201,13 +210,13 @@ fn run_import(options: Options) -> Result<u8, Fatal> {
         return Err(Fatal(format!("import needs at least one FILE (or - for stdin)\n\n{USAGE}")));
     }
     let documents = manifests::read_inputs(&options.inputs)?;
-    let imported = import::Imported::read(&documents);
-    let settings = imported.settings();
-    // What is printed must be settings the policy accepts.
-    if let Err(e) = registry_guard::settings::check_json(settings.to_string().as_bytes()) {
-        return Err(Fatal(format!("the imported settings are not valid ({e}); please report this")));
+    let imported = import::Imported::read_with(&documents, &import::Options { as_policy: options.as_policy.clone() });
+    // Every entry was checked by the policy's own settings validation: what
+    // it refuses is listed below, never printed.
+    match &options.as_policy {
+        Some(name) => print!("{}", imported.policy_yaml(name)),
+        None => print!("{}", imported.yaml()),
     }
-    print!("{}", imported.yaml());
     if imported.untranslatable.is_empty() {
         return Ok(0);
     }

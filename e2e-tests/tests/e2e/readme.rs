@@ -265,3 +265,51 @@ fn readme_extra_rules_name_kinds_the_policy_reads() {
     }
     assert!(listed >= 20, "{listed}");
 }
+
+/// The import examples (```yaml import, one per source): imported with
+/// nothing left untranslated, accepted by the policy, and deciding as their
+/// `<!-- import: [mode: M;] allow: …; deny: … -->` line says (`mode:` runs
+/// `--as-policy` and checks the mode printed).
+#[test]
+fn readme_import_examples_import_and_decide_as_documented() {
+    use registry_guard_runner::import::{Imported, Options};
+    let mut kinds = Vec::new();
+    for block in blocks().into_iter().filter(|b| b.kind == "import") {
+        let line = block.line;
+        let text = block.expectation.as_deref().and_then(|e| e.strip_prefix("import: "));
+        let text = text.unwrap_or_else(|| panic!("README.md:{line}: no <!-- import: … --> line"));
+        let (mut mode, mut rest) = (None, Vec::new());
+        for part in text.split(';') {
+            match part.trim().strip_prefix("mode: ") {
+                Some(m) => mode = Some(m.to_string()),
+                None => rest.push(part),
+            }
+        }
+        let Expectation { allow, deny, .. } = expectation(&rest.join(";"));
+        let documents = registry_guard_runner::manifests::parse_documents("README.md", &block.text).unwrap();
+        kinds.extend(documents.iter().map(|d| d.value["kind"].as_str().unwrap_or("settings").to_string()));
+        let options = Options { as_policy: mode.as_ref().map(|_| "imported".to_string()) };
+        let imported = Imported::read_with(&documents, &options);
+        assert!(imported.untranslatable.is_empty(), "README.md:{line}: {:?}", imported.untranslatable);
+        let settings = imported.settings();
+        assert!(policy().validate_settings(&settings).valid, "README.md:{line}");
+        if let Some(mode) = mode {
+            let resource: Value = serde_yaml::from_str(&imported.policy_yaml("imported")).unwrap();
+            assert_eq!(resource["spec"]["mode"], mode.as_str(), "README.md:{line}");
+            assert_eq!(resource["spec"]["settings"], settings, "README.md:{line}");
+        }
+        assert!(!allow.is_empty() || !deny.is_empty(), "README.md:{line}: nothing to check");
+        for image in allow {
+            let response = respond(&settings, &image);
+            assert!(response.accepted, "README.md:{line}: {image} should be allowed: {:?}", response.message);
+        }
+        for image in deny {
+            assert!(!respond(&settings, &image).accepted, "README.md:{line}: {image} should be denied");
+        }
+    }
+    for kind in
+        ["ClusterPolicy", "K8sAllowedRepos", "Image", "settings", "ClusterAdmissionPolicy", "ClusterImagePolicy"]
+    {
+        assert!(kinds.iter().any(|k| k == kind), "the README's import section should keep an example of {kind}");
+    }
+}
