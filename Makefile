@@ -2,6 +2,8 @@
 # manifests; `make test` is everything CI runs.
 
 CARGO ?= cargo
+# kwctl, for annotate and push (tests set it to `env HOME=scratch kwctl`).
+KWCTL ?= kwctl
 POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
@@ -42,7 +44,7 @@ wasm-target:
 
 # The module with its metadata embedded, for `kwctl push` (needs kwctl).
 annotated-policy.wasm: policy.wasm metadata.yml README.md
-	kwctl annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
+	$(KWCTL) annotate -m metadata.yml -u README.md -o annotated-policy.wasm policy.wasm
 
 # Publish the annotated policy to an OCI registry, as
 # registry://REGISTRY/registry-guard:vVERSION (VERSION from metadata.yml):
@@ -52,7 +54,7 @@ annotated-policy.wasm: policy.wasm metadata.yml README.md
 POLICY_VERSION := $(shell sed -n 's/^ *io.kubewarden.policy.version: *//p' metadata.yml)
 push: annotated-policy.wasm
 	@test -n "$(REGISTRY)" || { echo "usage: make push REGISTRY=host[:port]/path [SOURCES=sources.yml] [DOCKER_CONFIG=dir]"; exit 1; }
-	kwctl push $(if $(SOURCES),--sources-path $(SOURCES)) $(if $(DOCKER_CONFIG),--docker-config-json-path $(DOCKER_CONFIG)) \
+	$(KWCTL) push $(if $(SOURCES),--sources-path $(SOURCES)) $(if $(DOCKER_CONFIG),--docker-config-json-path $(DOCKER_CONFIG)) \
 		annotated-policy.wasm registry://$(REGISTRY)/registry-guard:v$(POLICY_VERSION)
 
 # The offline runner (`registry-guard check ...`).

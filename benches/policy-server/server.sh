@@ -16,7 +16,8 @@
 #                                     lines to put under `settings:`
 #
 # PS_SOURCES_PATH, PS_DOCKER_CONFIG and PS_WORKERS, when set, become
-# --sources-path, --docker-config-json-path and --workers.
+# --sources-path, --docker-config-json-path and --workers; PS_EXTRA_ARGS is
+# added as it is (split on white space).
 #
 # The server gets a scratch HOME and no KUBECONFIG or in-cluster variables,
 # so it never reaches a user's cluster; `--ignore-kubernetes-connection-failure`
@@ -61,6 +62,8 @@ _ps_args() {
   if [ -n "${PS_SOURCES_PATH:-}" ]; then printf '%s\n' --sources-path "$PS_SOURCES_PATH"; fi
   if [ -n "${PS_DOCKER_CONFIG:-}" ]; then printf '%s\n' --docker-config-json-path "$PS_DOCKER_CONFIG"; fi
   if [ -n "${PS_WORKERS:-}" ]; then printf '%s\n' --workers "$PS_WORKERS"; fi
+  # Any other flags, split on white space (paths without spaces).
+  if [ -n "${PS_EXTRA_ARGS:-}" ]; then printf '%s\n' $PS_EXTRA_ARGS; fi
 }
 
 ps_start() {

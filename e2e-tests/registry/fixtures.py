@@ -5,6 +5,9 @@ loopback, and prints what it pushed as JSON (digests the tests expect).
 
     fixtures.py push --registry 127.0.0.1:PORT --keys DIR [--user U:P --ca CA.pem]
     fixtures.py keys DIR          cosign-format signing keys, made by openssl
+    fixtures.py sign --registry R --repo P --tag T --key K
+                                  cosign's key signature of what P:T names now
+    fixtures.py trust-root DIR    a Sigstore trust config (DIR/trust-config.json) for offline hosts
     fixtures.py registry-config   a docker-registry config (see --help)
     fixtures.py fake-registry     a registry that answers 500, or never answers
                                   (--mode 500|hang, --touch FILE: hang notes each request)
@@ -225,6 +228,56 @@ def push(args):
     print()
 
 
+def sign_tag(args):
+    """Signs what repo:tag names now (a pushed policy module, say)."""
+    registry = Registry(args.registry, args.user, args.ca)
+    accept = ", ".join([OCI_MANIFEST, DOCKER_MANIFEST, OCI_INDEX])
+    _, headers, _ = registry.request("HEAD", f"/v2/{args.repo}/manifests/{args.tag}", None, {"Accept": accept})
+    digest = headers["Docker-Content-Digest"]
+    sign(registry, args.repo, digest, args.key)
+    print(digest)
+
+
+def trust_root(args):
+    """A Sigstore ClientTrustConfig for an air-gapped host: a made-up Fulcio
+    CA and Rekor key (never used: key signatures need neither, but kwctl and
+    policy-server refuse a trust root without them)."""
+    work = args.dir
+    os.makedirs(work, exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-days", "30", "-subj", "/O=registry-guard tests/CN=no fulcio",
+                    "-keyout", os.path.join(work, "fulcio.key"), "-out", os.path.join(work, "fulcio.pem")],
+                   check=True, capture_output=True)
+    der = subprocess.run(["openssl", "x509", "-in", os.path.join(work, "fulcio.pem"), "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    rekor = subprocess.run(["openssl", "ec", "-in", os.path.join(work, "fulcio.key"), "-pubout", "-outform", "DER"],
+                           check=True, capture_output=True).stdout
+    since = {"start": "2020-01-01T00:00:00Z"}
+    config = {
+        "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+        "trustedRoot": {
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [{"baseUrl": "https://rekor.invalid", "hashAlgorithm": "SHA2_256",
+                       "publicKey": {"rawBytes": b64(rekor), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                                     "validFor": since},
+                       "logId": {"keyId": b64(hashlib.sha256(rekor).digest())}}],
+            "certificateAuthorities": [{"subject": {"organization": "registry-guard tests", "commonName": "no fulcio"},
+                                        "uri": "https://fulcio.invalid",
+                                        "certChain": {"certificates": [{"rawBytes": b64(der)}]},
+                                        "validFor": since}],
+            "ctlogs": [], "timestampAuthorities": []},
+        "signingConfig": {"mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+                          "caUrls": [], "oidcUrls": [], "rekorTlogUrls": [], "tsaUrls": [],
+                          "rekorTlogConfig": {"selector": "ANY"}, "tsaConfig": {"selector": "ANY"}},
+    }
+    with open(os.path.join(work, "trust-config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
 def keys(args):
     os.makedirs(args.dir, exist_ok=True)
     for name in ("cosign", "other"):
@@ -294,6 +347,17 @@ def main():
     p.add_argument("--user")
     p.add_argument("--ca")
     p.set_defaults(run=push)
+    p = sub.add_parser("sign")
+    p.add_argument("--registry", required=True)
+    p.add_argument("--repo", required=True)
+    p.add_argument("--tag", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--user")
+    p.add_argument("--ca")
+    p.set_defaults(run=sign_tag)
+    p = sub.add_parser("trust-root")
+    p.add_argument("dir")
+    p.set_defaults(run=trust_root)
     p = sub.add_parser("keys")
     p.add_argument("dir")
     p.set_defaults(run=keys)
