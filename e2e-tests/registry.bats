@@ -406,3 +406,39 @@ EOF
   done
   unset PS_EXTRA_ARGS
 }
+
+@test "registry: the runner's fake registry answers the same lookups, in the same shapes, as the real one (recorded kwctl sessions)" {
+  [ -x "${REGISTRY_GUARD_BIN:-target/debug/registry-guard}" ] || skip "the runner is not built (make runner)"
+  review "$BATS_TEST_TMPDIR/r.json" "$PUBLIC/acme/oci-single:1" "$PUBLIC/acme/multi:1" "$PUBLIC/acme/docker-single:1"
+  local settings='{"digests": {"pin": "required"}, "imageConfig": {"user": {"nonRoot": true}}}'
+  kwctl_registry "$settings" "$BATS_TEST_TMPDIR/r.json" --record-host-capabilities-interactions "$BATS_TEST_TMPDIR/real.yml"
+  local real_verdict=$output
+  # The same images, described to the runner's fakes.
+  cat >"$BATS_TEST_TMPDIR/digests.yaml" <<EOF
+$PUBLIC/acme/oci-single:1: $(digest public oci-single)
+$PUBLIC/acme/multi:1: $(digest public multi)
+$PUBLIC/acme/docker-single:1: $(digest public docker-single)
+EOF
+  cat >"$BATS_TEST_TMPDIR/configs.yaml" <<EOF
+$PUBLIC/acme/oci-single@$(digest public oci-single): {user: "65532", age: 2d, labels: {org.opencontainers.image.source: https://github.com/acme/oci-single}}
+$PUBLIC/acme/docker-single@$(digest public docker-single): {created: "2020-01-01T00:00:00Z"}
+$PUBLIC/acme/multi@$(digest public multi):
+  platforms:
+    linux/amd64: {digest: "$(digest public multi-amd64)", user: "65532", age: 2d}
+    linux/arm64/v8: {digest: "$(digest public multi-arm64)", user: root, age: 2d}
+EOF
+  echo "$settings" >"$BATS_TEST_TMPDIR/settings.json"
+  run "${REGISTRY_GUARD_BIN:-target/debug/registry-guard}" check --settings "$BATS_TEST_TMPDIR/settings.json" \
+    --digests "$BATS_TEST_TMPDIR/digests.yaml" --image-configs "$BATS_TEST_TMPDIR/configs.yaml" \
+    --record-host-calls "$BATS_TEST_TMPDIR/fake.yml" "$BATS_TEST_TMPDIR/r.json"
+  echo "$output"
+  [ "$status" -le 1 ]
+  run python3 e2e-tests/registry/compare-sessions.py "$BATS_TEST_TMPDIR/real.yml" "$BATS_TEST_TMPDIR/fake.yml"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"10 host calls compared, 0 differences"* ]]
+  # And the verdicts agree.
+  output=$real_verdict
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == *"linux/arm64/v8: it runs as user \"root\""*"acme/docker-single:1@"*"it sets no user"* ]]
+}
