@@ -90,6 +90,7 @@ ACCEPT_ALL := $(TARGET_DIR)/accept-all-policy.wasm
 bench: policy.wasm runner baseline accept-all
 	status=0; $(RUNNER) bench --baseline $(BASELINE) --accept-all $(ACCEPT_ALL) || status=$$?; \
 	ACCEPT_ALL_WASM=$(ACCEPT_ALL) BASELINE_WASM=$(BASELINE) bash benches/policy-server/run.sh || status=$$?; \
+	bash benches/registry/run.sh || status=$$?; \
 	exit $$status
 
 # Built like policy.wasm (cargo's release profile, then wasm-opt), so that
