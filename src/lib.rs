@@ -13,8 +13,11 @@
 //!    (`reference.rs`, `registry.rs`, `image.rs`);
 //! 4. `rules/`: mirrored (`mirror.rs`) and decided (`rules::decide`, over the
 //!    host, image and tag pattern sets);
-//! 5. `host/`: host capability lookups (`manifest_digest.rs` for pinning),
-//!    whose answers are untrusted input;
+//! 5. `host/`: host capability lookups (`manifest_digest.rs` for pinning,
+//!    `sigstore.rs`, `oci_manifest.rs` and `image_config.rs`), whose
+//!    answers are untrusted input; on an UPDATE, an image that `oldObject`
+//!    holds at the same field is not looked up again (`unchanged_images`,
+//!    `lookupsOnUpdate`);
 //! 6. `evaluate.rs` runs steps 3-5 for one image; `response.rs` answers: a
 //!    rejection, an acceptance, or an acceptance with the object's images
 //!    rewritten in place.
