@@ -41,7 +41,11 @@
 //! Fail closed on shapes that may hide an image: a container list that is not
 //! a list, a container that is not a mapping, an `image` or `reference` that
 //! is not a string, a volume `image` that is not a mapping, a `from` whose
-//! `kind` is missing or unknown: each is reported as a malformed finding,
+//! `kind` is missing or unknown, ImageStream `tags` that are not a list of
+//! mappings, a group's `policies` or a member of it that is not a mapping
+//! (the members' names are the user's: each member is read both as a member
+//! and in the role its name has anywhere, `Frame::member`): each is reported
+//! as a malformed finding,
 //! which the policy rejects, and the walk goes on below it. A missing, null
 //! or empty image has nothing to pull and is skipped (a Deployment may leave
 //! it to a controller; the Pod is checked when it is created). A `volumes`
@@ -221,9 +225,11 @@ enum Role {
     /// CDI `source` (walked as `Any`) and its `registry`.
     Source,
     CdiRegistry,
-    /// Kubewarden group `spec.policies`: policy name → policy.
+    /// Kubewarden group `spec.policies`: policy name → policy. Its keys are
+    /// names the user chose, so each value is read in the role its key has
+    /// anywhere (a member named `containers` is a container list in other
+    /// kinds) and, in group kinds, as a member too: `Frame::member`.
     PolicyMap,
-    PolicyEntry,
     /// ImageStream `spec.tags`, one tag, and its name.
     TagList,
     Tag,
@@ -266,9 +272,6 @@ impl Role {
             (Role::ObjectSpec, b"module") => Role::Image(Kinds::KUBEWARDEN_POLICY, Form::Module),
             (Role::ObjectSpec, b"policies") => Role::PolicyMap,
             (Role::ObjectSpec, b"tags") => Role::TagList,
-            // Keys of the policy map are policy names, whatever they spell.
-            (Role::PolicyMap, _) => Role::PolicyEntry,
-            (Role::PolicyEntry, b"module") => Role::Image(Kinds::KUBEWARDEN_GROUP, Form::Module),
             (Role::Tag, b"name") => Role::TagName,
             (Role::ObjectRef, b"kind") => Role::RefKind,
             (Role::ObjectRef, b"name") => Role::Image(Kinds::OPENSHIFT, Form::Plain),
@@ -292,7 +295,8 @@ impl Role {
             Role::ContainerList(kinds) | Role::Container(kinds) | Role::Image(kinds, _) => kinds,
             Role::ContainerDisk => Kinds::KUBEVIRT,
             Role::CdiRegistry => Kinds::KUBEVIRT.or(Kinds::CDI),
-            Role::ObjectRef | Role::RefKind => Kinds::OPENSHIFT,
+            Role::ObjectRef | Role::RefKind | Role::TagList | Role::Tag => Kinds::OPENSHIFT,
+            Role::PolicyMap => Kinds::KUBEWARDEN_GROUP,
             _ => Kinds::ANY,
         }
     }
@@ -318,6 +322,9 @@ impl Role {
             Role::CdiRegistry => "a registry source (a mapping with a url)",
             Role::ObjectRef => "an object reference (a mapping with kind and name)",
             Role::RefKind => "a kind (a string)",
+            Role::PolicyMap => "policies by name (a mapping)",
+            Role::TagList => "a list of tags",
+            Role::Tag => "a tag (a mapping with a name and from)",
             _ => "an image reference (a string)",
         };
         Ok(Some(format!("expected {expected}, found {found}")))
@@ -333,10 +340,6 @@ impl Role {
                 | Role::Volume
                 | Role::KernelBoot
                 | Role::Source
-                | Role::PolicyMap
-                | Role::PolicyEntry
-                | Role::TagList
-                | Role::Tag
                 | Role::TagName
         )
     }
@@ -362,6 +365,10 @@ struct Frame {
     index: usize,
     /// This container pushed a path segment that its end pops.
     has_segment: bool,
+    /// This mapping is a Kubewarden policy-group member
+    /// (`spec.policies.<name>`): in group kinds its `module` is an image,
+    /// whatever else its name makes it.
+    member: bool,
 }
 
 enum Segment<'de> {
@@ -434,6 +441,8 @@ struct Walker<'de> {
     refs: Vec<OpenRef<'de>>,
     tags: Vec<OpenTag<'de>>,
     payload: Payload<'de>,
+    /// The next value is a policy-group member (its key's doing).
+    next_member: bool,
 }
 
 impl<'de> Walker<'de> {
@@ -448,6 +457,7 @@ impl<'de> Walker<'de> {
             refs: Vec::new(),
             tags: Vec::new(),
             payload: Payload::default(),
+            next_member: false,
         }
     }
 
@@ -458,7 +468,7 @@ impl<'de> Walker<'de> {
             self.payload.api_version.as_deref().unwrap_or_default(),
             self.payload.kind.as_deref().unwrap_or_default(),
         );
-        self.payload.found.retain(|f| f.kinds == Kinds::ANY || f.kinds.meets(kinds));
+        self.payload.found.retain(|f| f.kinds.meets(kinds));
         if let Some((marker, what)) = kinds.parameter_syntax() {
             for found in &mut self.payload.found {
                 if found.image.as_ref().is_ok_and(|image| image.contains(marker)) {
@@ -484,10 +494,34 @@ impl<'de> Walker<'de> {
 
     #[inline(never)]
     fn malformed(&mut self, role: Role, problem: Option<String>) {
+        self.malformed_in(role.kinds(), problem);
+    }
+
+    /// A malformed value that matters to `kinds`.
+    #[inline(never)]
+    fn malformed_in(&mut self, kinds: Kinds, problem: Option<String>) {
         if let Some(problem) = problem {
             let field = self.field();
-            self.push(Found { kinds: role.kinds(), ..Found::new(field, Err(problem), 0..0) });
+            self.push(Found { kinds, ..Found::new(field, Err(problem), 0..0) });
         }
+    }
+
+    /// A policy-group member that is not a mapping: the CRD's schema wants
+    /// one, and a list or string there is a shape the policy does not read
+    /// (it may hide a module or a container), so it is rejected in group
+    /// kinds, naming the member. The value is walked on in the role its
+    /// name has in other kinds.
+    #[inline(never)]
+    fn not_a_member(&mut self, event: &Event<'_>) {
+        let found = match event {
+            Event::ArrayStart => "a list".to_string(),
+            Event::String(s) => s.decode().map_or("a string".into(), |d| format!("the string {}", quoted(&d))),
+            Event::Number(n) => format!("the number {}", crate::request::json::ascii(n)),
+            Event::Bool(b) => format!("the boolean {b}"),
+            _ => return,
+        };
+        let problem = format!("expected a policy of the group (a mapping with a module), found {found}");
+        self.malformed_in(Kinds::KUBEWARDEN_GROUP, Some(problem));
     }
 
     fn push(&mut self, found: Found<'de>) {
@@ -512,6 +546,11 @@ impl<'de> Walker<'de> {
                 list.index += 1;
             }
             let (role, segment) = (next_role, next_segment);
+            let member = !matches!(event, Event::Key(_) | Event::ObjectEnd | Event::ArrayEnd)
+                && std::mem::take(&mut self.next_member);
+            if member && !matches!(event, Event::ObjectStart | Event::Null) {
+                self.not_a_member(&event);
+            }
             match event {
                 Event::Key(key) => {
                     let parent = self.frames.last().map_or(Role::Payload, |f| f.children);
@@ -519,7 +558,14 @@ impl<'de> Walker<'de> {
                 }
                 Event::ObjectStart => {
                     let children = match role {
-                        Role::ContainerList(_) | Role::Image(..) | Role::RefKind => {
+                        // A group member named `containers` is a container
+                        // list in every kind but the group kinds.
+                        Role::ContainerList(kinds) if member => {
+                            let problem = role.wrong_type("a mapping")?;
+                            self.malformed_in(kinds.but(Kinds::KUBEWARDEN_GROUP), problem);
+                            Role::Any
+                        }
+                        Role::ContainerList(_) | Role::Image(..) | Role::RefKind | Role::TagList => {
                             let problem = role.wrong_type("a mapping")?;
                             self.malformed(role, problem);
                             Role::Any
@@ -529,7 +575,7 @@ impl<'de> Walker<'de> {
                             role.wrong_type("a mapping")?;
                             Role::Any
                         }
-                        Role::VolumeList | Role::TagList | Role::TagName => Role::Any,
+                        Role::VolumeList | Role::TagName => Role::Any,
                         Role::ObjectRef => {
                             self.refs.push(OpenRef::default());
                             role
@@ -540,7 +586,7 @@ impl<'de> Walker<'de> {
                         }
                         other => other,
                     };
-                    self.frames.push(Frame { children, is_object: true, index: 0, has_segment: segment });
+                    self.frames.push(Frame { children, is_object: true, index: 0, has_segment: segment, member });
                 }
                 Event::ArrayStart => {
                     let children = match role {
@@ -554,7 +600,13 @@ impl<'de> Walker<'de> {
                             Role::Any
                         }
                     };
-                    self.frames.push(Frame { children, is_object: false, index: 0, has_segment: segment });
+                    self.frames.push(Frame {
+                        children,
+                        is_object: false,
+                        index: 0,
+                        has_segment: segment,
+                        member: false,
+                    });
                 }
                 Event::ObjectEnd | Event::ArrayEnd => {
                     let frame = self.frames.pop().expect("the parser balances containers");
@@ -645,6 +697,18 @@ impl<'de> Walker<'de> {
             Role::Payload | Role::Request => self.skip(),
             // Only the object's own mapping has keys read in the Object role.
             Role::Object if key.is("metadata") => self.skip(),
+            // A group member's module (`spec.policies.<name>.module`).
+            _ if key.is("module") && self.frames.last().is_some_and(|f| f.member) => {
+                self.path.push(Segment::Key(key));
+                Ok((Role::Image(Kinds::KUBEWARDEN_GROUP, Form::Module), true))
+            }
+            // Keys of the policy map are names the user chose: a member is
+            // read in the role its name has anywhere, and as a member.
+            Role::PolicyMap => {
+                self.next_member = true;
+                self.path.push(Segment::Key(key));
+                Ok((Role::Any.of_key(&key), true))
+            }
             _ => {
                 let role = parent.of_key(&key);
                 // A scalar where any value may stand holds no image: skipped
@@ -1213,6 +1277,83 @@ mod tests {
         assert_eq!(
             found(&policy("PolicyServer", r#"{"image": "ghcr.io/kubewarden/policy-server:v1.31.0"}"#)),
             [ok("spec.image", "ghcr.io/kubewarden/policy-server:v1.31.0")]
+        );
+    }
+
+    #[test]
+    fn a_policy_group_member_that_is_not_a_mapping_is_rejected_naming_it() {
+        // The fuzzer's find (issue 28): a member named `initContainers`
+        // holding a container list; its image is checked as well.
+        let group = |kind: &str, policies: &str| {
+            format!(
+                r#"{{"apiVersion": "policies.kubewarden.io/v1", "kind": "{kind}", "spec": {{"policies": {policies}}}}}"#
+            )
+        };
+        let member = "expected a policy of the group (a mapping with a module), found";
+        assert_eq!(
+            found(&group(
+                "AdmissionPolicyGroup",
+                r#"{"a": {"module": "registry://ghcr.io/a:1"}, "initContainers": [{"image": "evil.io/x:1"}]}"#
+            )),
+            [
+                ok("spec.policies.a.module", "ghcr.io/a:1"),
+                ("spec.policies.initContainers".to_string(), Err(format!("{member} a list"))),
+                ok("spec.policies.initContainers[0].image", "evil.io/x:1"),
+            ]
+        );
+        assert_eq!(
+            found(&group("ClusterAdmissionPolicyGroup", r#"{"a": "registry://evil.io/p:1", "b": 5, "c": null}"#)),
+            [
+                ("spec.policies.a".to_string(), Err(format!("{member} the string \"registry://evil.io/p:1\""))),
+                ("spec.policies.b".to_string(), Err(format!("{member} the number 5"))),
+            ]
+        );
+        assert_eq!(
+            found(&group("AdmissionPolicyGroup", r#"[{"module": "registry://evil.io/p:1"}]"#)),
+            [("spec.policies".to_string(), Err("expected policies by name (a mapping), found a list".to_string()))]
+        );
+        // In other kinds the names mean what they mean anywhere: a container
+        // list is one, and a `containers` mapping is a malformed list.
+        assert_eq!(
+            found(&group(
+                "Other",
+                r#"{"initContainers": [{"image": "evil.io/x:1"}], "a": "b", "containers": {"module": "x"}}"#
+            )),
+            [
+                ok("spec.policies.initContainers[0].image", "evil.io/x:1"),
+                (
+                    "spec.policies.containers".to_string(),
+                    Err("expected a list of containers, found a mapping".to_string())
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn image_stream_tags_of_the_wrong_shape_are_rejected_naming_them() {
+        let stream = |tags: &str| {
+            format!(r#"{{"apiVersion": "image.openshift.io/v1", "kind": "ImageStream", "spec": {{"tags": {tags}}}}}"#)
+        };
+        assert_eq!(
+            found(&stream(r#"{"latest": {"from": {"kind": "DockerImage", "name": "quay.io/a:1"}}}"#)),
+            [
+                ("spec.tags".to_string(), Err("expected a list of tags, found a mapping".to_string())),
+                ok("spec.tags.latest.from.name", "quay.io/a:1"),
+            ]
+        );
+        assert_eq!(
+            found(&stream(r#"["quay.io/a:1", [{"from": {"kind": "DockerImage", "name": "quay.io/b:1"}}]]"#)),
+            [
+                (
+                    "spec.tags[0]".to_string(),
+                    Err("expected a tag (a mapping with a name and from), found the string \"quay.io/a:1\"".to_string())
+                ),
+                (
+                    "spec.tags[1]".to_string(),
+                    Err("expected a tag (a mapping with a name and from), found a list".to_string())
+                ),
+                ok("spec.tags[1][0].from.name", "quay.io/b:1"),
+            ]
         );
     }
 

@@ -38,9 +38,17 @@ impl Kinds {
     pub const KUBEWARDEN_GROUP: Kinds = Kinds(1 << 8);
     /// policies.kubewarden.io PolicyServer.
     pub const KUBEWARDEN_SERVER: Kinds = Kinds(1 << 9);
+    /// Any kind the table does not know (Pods, workloads, custom resources):
+    /// a place tagged `ANY.but(…)` still matters to them.
+    pub const OTHER: Kinds = Kinds(1 << 15);
 
     pub const fn or(self, other: Kinds) -> Kinds {
         Kinds(self.0 | other.0)
+    }
+
+    /// These kinds without `other`'s.
+    pub const fn but(self, other: Kinds) -> Kinds {
+        Kinds(self.0 & !other.0)
     }
 
     /// The two sets share a kind.
@@ -48,12 +56,13 @@ impl Kinds {
         self.0 & other.0 != 0
     }
 
-    /// The kinds an object of `apiVersion` and `kind` is (at most one).
+    /// The kinds an object of `apiVersion` and `kind` is (one: `OTHER` when
+    /// the table does not know it).
     pub fn of(api_version: &str, kind: &str) -> Kinds {
         let group = api_group(api_version);
         // A table scan, once per request: a `match` on the strings compiled
         // to 2 KB of policy.wasm, the table to a few hundred bytes.
-        KNOWN.iter().find(|(g, k, _)| *g == group && *k == kind).map_or(Kinds::NONE, |(_, _, kinds)| *kinds)
+        KNOWN.iter().find(|(g, k, _)| *g == group && *k == kind).map_or(Kinds::OTHER, |(_, _, kinds)| *kinds)
     }
 
     /// How objects of these kinds write a parameter that their controller
@@ -128,10 +137,10 @@ mod tests {
         assert_eq!(Kinds::of("v1", "ImageStream"), Kinds::OPENSHIFT);
         assert_eq!(Kinds::of("policies.kubewarden.io/v1", "PolicyServer"), Kinds::KUBEWARDEN_SERVER);
         // A kind of the same name in another group, or another kind of the group.
-        assert_eq!(Kinds::of("example.com/v1", "Task"), Kinds::NONE);
-        assert_eq!(Kinds::of("argoproj.io/v1alpha1", "Application"), Kinds::NONE);
-        assert_eq!(Kinds::of("apps/v1", "Deployment"), Kinds::NONE);
-        assert_eq!(Kinds::of("", ""), Kinds::NONE);
+        assert_eq!(Kinds::of("example.com/v1", "Task"), Kinds::OTHER);
+        assert_eq!(Kinds::of("argoproj.io/v1alpha1", "Application"), Kinds::OTHER);
+        assert_eq!(Kinds::of("apps/v1", "Deployment"), Kinds::OTHER);
+        assert_eq!(Kinds::of("", ""), Kinds::OTHER);
     }
 
     #[test]
