@@ -3,7 +3,8 @@
 # from the committed seeds in fuzz/corpus/, and prints execs and crashes per
 # target. Not part of CI (`make fuzz`). Crashes land in fuzz/artifacts/;
 # turn each into a regression test next to the code it broke, and keep the
-# input as a seed in fuzz/corpus/<target>/.
+# input as a seed, fuzz/corpus/<target>/seed-<what it found> (.gitignore keeps
+# only seed-* files).
 # The 60-second default is a smoke run. Before a change to the reader or the
 # walker (src/request/) lands: FUZZ_SECONDS=600 (at least 10 minutes per
 # target; the structured target needed that long to find a policy-group
