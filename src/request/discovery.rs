@@ -30,7 +30,12 @@
 //!   resolves a bare name against its own `--registry`, not Docker Hub);
 //! - Kubewarden: `spec.module` and group `spec.policies.<name>.module` when
 //!   `registry://` (https:// and file:// modules are not images), and
-//!   PolicyServer `spec.image`.
+//!   PolicyServer `spec.image`;
+//! - OpenShift Templates: each of `objects[i]` walked again, after the walk,
+//!   as an object of its own kind (`template_objects`), `${…}` parameters
+//!   unchecked; blank images that an image-change trigger fills (the
+//!   `image.openshift.io/triggers` annotation, DeploymentConfig
+//!   `spec.triggers`) are unchecked, naming the ImageStreamTag (`openshift.rs`).
 //!
 //! `apiVersion` and `kind` may come after `spec`, so each of those places is
 //! noted while walking, tagged with its kinds, and findings of other kinds
@@ -47,13 +52,15 @@
 //! and in the role its name has anywhere, `Frame::member`): each is reported
 //! as a malformed finding,
 //! which the policy rejects, and the walk goes on below it. A missing, null
-//! or empty image has nothing to pull and is skipped (a Deployment may leave
-//! it to a controller; the Pod is checked when it is created). A `volumes`
+//! empty or blank image has nothing to pull and is skipped (a Deployment may
+//! leave it to a controller; the Pod is checked when it is created), unless
+//! a trigger fills it. A `volumes`
 //! value that is not a list of mappings is walked like any other value:
 //! outside a pod spec the word means other things.
 //!
 //! The object's own `metadata` is ObjectMeta for every kind (the API server
-//! enforces it, custom resources included), so no image can be there: it is
+//! enforces it, custom resources included), so no image can be there but in
+//! annotations a controller reads: every other field and annotation is
 //! skipped, sparing the managedFields and the last-applied-configuration
 //! annotation, a whole escaped copy of the object.
 //!
@@ -67,6 +74,7 @@ use std::ops::Range;
 use crate::references::reference::looks_like_domain;
 use crate::request::json::{Document, Event, Parser, RawStr};
 use crate::request::kinds::Kinds;
+use crate::request::openshift::{self, Blank};
 
 /// A place in the object that holds, or should hold, an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +245,19 @@ enum Role {
     /// An OpenShift object reference, `{kind, name}`, and its kind.
     ObjectRef,
     RefKind,
+    /// The object's own `metadata` (ObjectMeta: only its `annotations` are
+    /// read), its annotations, and the annotation that holds OpenShift
+    /// image-change triggers.
+    ObjectMetadata,
+    Annotations,
+    TriggerAnnotation,
+    /// A container's `name` (image-change triggers name containers).
+    ContainerName,
+    /// The object's `objects` (an OpenShift Template's embedded objects) and
+    /// one of them: walked as any value, and their places noted, so that
+    /// in a Template each is walked again as an object of its own kind.
+    TemplateObjects,
+    TemplateObject,
     /// An image string, in these kinds, written in this form.
     Image(Kinds, Form),
 }
@@ -258,6 +279,7 @@ impl Role {
             (Role::Object, b"kind") => Role::Kind,
             (Role::Object, b"spec") => Role::ObjectSpec,
             (Role::Container(kinds), b"image") => Role::Image(kinds, Form::Plain),
+            (Role::Container(_), b"name") => Role::ContainerName,
             (Role::Volume, b"image") => Role::VolumeImage,
             (Role::Volume, b"containerDisk") => Role::ContainerDisk,
             (Role::VolumeImage, b"reference") => Role::Image(Kinds::ANY, Form::Plain),
@@ -341,13 +363,20 @@ impl Role {
                 | Role::KernelBoot
                 | Role::Source
                 | Role::TagName
+                | Role::ObjectMetadata
+                | Role::Annotations
+                | Role::TriggerAnnotation
+                | Role::ContainerName
+                | Role::TemplateObjects
+                | Role::TemplateObject
         )
     }
 
     /// A scalar here is skipped unread: any value may stand, and none is
     /// kept (a tag's `name` is kept, to name its findings).
     fn skips_scalars(self) -> bool {
-        self.takes_any_value() && self != Role::TagName
+        self.takes_any_value()
+            && !matches!(self, Role::TagName | Role::TriggerAnnotation | Role::ContainerName | Role::TemplateObjects)
     }
 
     /// Values of this role are part of the object (they have a field path).
@@ -443,7 +472,32 @@ struct Walker<'de> {
     payload: Payload<'de>,
     /// The next value is a policy-group member (its key's doing).
     next_member: bool,
+    /// Blank `image` fields (`""`, `" "`): nothing to pull, unless an
+    /// OpenShift image-change trigger fills them.
+    blanks: Vec<Blank<'de>>,
+    /// Open containers: the name, and the first blank field below.
+    containers: Vec<(Option<Cow<'de, str>>, usize)>,
+    /// The object's `image.openshift.io/triggers` annotation.
+    trigger_annotation: Option<Cow<'de, str>>,
+    /// Where the object's `spec.triggers` starts (DeploymentConfig).
+    triggers_at: Option<usize>,
+    /// The object's `objects`: each element's place when it is a list of
+    /// mappings (an element of another shape: what it is), or what it is.
+    objects: Option<Result<Vec<Element>, String>>,
+    /// Templates this object is embedded in.
+    nesting: usize,
+    /// Where the parser's input starts in `bytes` (an embedded object's).
+    base: usize,
 }
+
+/// An element of a Template's `objects`: where it stands, or what it is
+/// when it is not a mapping.
+type Element = Result<Range<usize>, String>;
+
+/// Templates embedded in Templates deeper than this are not read as
+/// Templates (each level is a walk of its own; their objects are still
+/// walked as any value).
+const TEMPLATES_NESTED: usize = 4;
 
 impl<'de> Walker<'de> {
     fn new(bytes: &'de [u8]) -> Self {
@@ -458,7 +512,20 @@ impl<'de> Walker<'de> {
             tags: Vec::new(),
             payload: Payload::default(),
             next_member: false,
+            blanks: Vec::new(),
+            containers: Vec::new(),
+            trigger_annotation: None,
+            triggers_at: None,
+            objects: None,
+            nesting: 0,
+            base: 0,
         }
+    }
+
+    /// A walker of the value at `range` of the payload `bytes`, embedded
+    /// in `nesting` Templates (spans stay offsets in the payload).
+    fn over(bytes: &'de [u8], range: Range<usize>, nesting: usize) -> Self {
+        Walker { parser: Parser::new(&bytes[range.clone()]), nesting, base: range.start, ..Walker::new(bytes) }
     }
 
     fn run(mut self, role: Role) -> Result<Payload<'de>, String> {
@@ -469,14 +536,90 @@ impl<'de> Walker<'de> {
             self.payload.kind.as_deref().unwrap_or_default(),
         );
         self.payload.found.retain(|f| f.kinds.meets(kinds));
+        if kinds.meets(Kinds::TEMPLATE) {
+            self.template_objects();
+        }
+        self.fill_triggers(kinds);
         if let Some((marker, what)) = kinds.parameter_syntax() {
             for found in &mut self.payload.found {
-                if found.image.as_ref().is_ok_and(|image| image.contains(marker)) {
+                // An embedded object's own parameters, or a trigger, say first.
+                if found.unchecked.is_none() && found.image.as_ref().is_ok_and(|image| image.contains(marker)) {
                     found.unchecked = Some(what);
                 }
             }
         }
         Ok(self.payload)
+    }
+
+    /// An OpenShift Template: each of its `objects` is walked again as an
+    /// object of its own kind (so a Tekton Task or a DeploymentConfig in a
+    /// template is read as one), its findings named under `objects[i]`; they
+    /// replace what the walk as any value found there.
+    #[inline(never)]
+    fn template_objects(&mut self) {
+        let elements = match self.objects.take() {
+            None => return,
+            Some(Err(found)) => {
+                let problem = format!("expected a list of objects, found {found}");
+                return self.push(Found::new("objects".into(), Err(problem), 0..0));
+            }
+            Some(Ok(elements)) => elements,
+        };
+        if self.nesting >= TEMPLATES_NESTED {
+            let problem = format!("a Template embedded in {TEMPLATES_NESTED} Templates is not read as one");
+            return self.push(Found::new("objects".into(), Err(problem), 0..0));
+        }
+        let under = |f: &Found<'_>| f.field.strip_prefix("objects").is_some_and(|r| r.is_empty() || r.starts_with('['));
+        let at = self.payload.found.iter().position(under).unwrap_or(self.payload.found.len());
+        self.payload.found.retain(|f| !under(f));
+        let mut inner = Vec::new();
+        for (i, element) in elements.into_iter().enumerate() {
+            let mut prefix = "objects".to_string();
+            push_index(&mut prefix, i);
+            let walked = element
+                .map_err(|found| format!("expected an object (a mapping), found {found}"))
+                .and_then(|range| Walker::over(self.bytes, range, self.nesting + 1).run(Role::Object));
+            match walked {
+                Ok(payload) => inner.extend(payload.found.into_iter().map(|f| Found {
+                    field: if f.field.is_empty() { prefix.clone() } else { format!("{prefix}.{}", f.field) },
+                    ..f
+                })),
+                Err(problem) => inner.push(Found::new(prefix, Err(problem), 0..0)),
+            }
+        }
+        let at = at.min(self.payload.found.len());
+        self.payload.found.splice(at..at, inner);
+    }
+
+    /// Blank `image` fields an OpenShift image-change trigger fills are
+    /// reported as unchecked, naming the trigger's ImageStreamTag; the others
+    /// are nothing to pull (`openshift.rs`).
+    #[inline(never)]
+    fn fill_triggers(&mut self, kinds: Kinds) {
+        let mut triggers = Vec::new();
+        if kinds.meets(Kinds::TRIGGERED)
+            && let Some(text) = self.trigger_annotation.take()
+        {
+            match openshift::annotation_triggers(&text) {
+                Ok(read) => triggers = read,
+                Err(problem) => {
+                    let mut field = "metadata.annotations".to_string();
+                    push_key(&mut field, openshift::TRIGGERS_ANNOTATION);
+                    self.push(Found::new(field, Err(problem), 0..0));
+                }
+            }
+        }
+        if kinds.meets(Kinds::DEPLOYMENT_CONFIG)
+            && let Some(start) = self.triggers_at
+        {
+            triggers = openshift::deployment_config_triggers(self.bytes, start);
+        }
+        for blank in std::mem::take(&mut self.blanks) {
+            if let Some(trigger) = triggers.iter().find(|t| t.fills(&blank)) {
+                let found = Found::new(blank.field, Ok(Cow::Owned(trigger.from.clone())), 0..0);
+                self.push(Found { unchecked: Some(openshift::FILLED_BY_TRIGGER), ..found });
+            }
+        }
     }
 
     /// The field path of the current value.
@@ -584,6 +727,20 @@ impl<'de> Walker<'de> {
                             self.tags.push(OpenTag { name: None, first: self.payload.found.len() });
                             role
                         }
+                        Role::Container(_) => {
+                            self.containers.push((None, self.blanks.len()));
+                            role
+                        }
+                        Role::TemplateObjects => {
+                            self.objects = Some(Err("a mapping".into()));
+                            Role::Any
+                        }
+                        Role::TemplateObject => {
+                            // The `{` was just read.
+                            let start = self.base + self.parser.position() - 1;
+                            self.element(Ok(start..start));
+                            role
+                        }
                         other => other,
                     };
                     self.frames.push(Frame { children, is_object: true, index: 0, has_segment: segment, member });
@@ -593,6 +750,14 @@ impl<'de> Walker<'de> {
                         Role::ContainerList(kinds) => Role::Container(kinds),
                         Role::VolumeList => Role::Volume,
                         Role::TagList => Role::Tag,
+                        Role::TemplateObjects => {
+                            self.objects = Some(Ok(Vec::new()));
+                            Role::TemplateObject
+                        }
+                        Role::TemplateObject => {
+                            self.element(Err("a list".into()));
+                            Role::Any
+                        }
                         _ if role.takes_any_value() => Role::Any,
                         _ => {
                             let problem = role.wrong_type("a list")?;
@@ -619,6 +784,15 @@ impl<'de> Walker<'de> {
                         }
                         Role::ObjectRef if frame.is_object => self.close_ref(),
                         Role::Tag if frame.is_object => self.close_tag(),
+                        Role::Container(_) if frame.is_object => self.close_container(),
+                        Role::TemplateObject if frame.is_object => {
+                            let end = self.base + self.parser.position();
+                            if let Some(Ok(elements)) = &mut self.objects
+                                && let Some(Ok(range)) = elements.last_mut()
+                            {
+                                range.end = end;
+                            }
+                        }
                         _ => {}
                     }
                     self.end_value(frame.has_segment);
@@ -629,6 +803,12 @@ impl<'de> Walker<'de> {
                 }
                 // Most numbers and booleans stand where anything may: the
                 // message is only built where it is needed.
+                Event::Number(_) | Event::Bool(_) | Event::Null
+                    if matches!(role, Role::TemplateObjects | Role::TemplateObject) =>
+                {
+                    self.not_an_object(role, &event);
+                    self.end_value(segment);
+                }
                 Event::Number(n) => {
                     if !role.takes_any_value() {
                         let problem = role.wrong_type(&format!("the number {}", crate::request::json::ascii(n)))?;
@@ -696,7 +876,13 @@ impl<'de> Walker<'de> {
             }
             Role::Payload | Role::Request => self.skip(),
             // Only the object's own mapping has keys read in the Object role.
-            Role::Object if key.is("metadata") => self.skip(),
+            // Its metadata is ObjectMeta: only annotations that hold images
+            // or triggers are read.
+            Role::Object if key.is("metadata") => self.enter(key, Role::ObjectMetadata),
+            Role::ObjectMetadata if key.is("annotations") => self.enter(key, Role::Annotations),
+            Role::Annotations if key.is(openshift::TRIGGERS_ANNOTATION) => self.enter(key, Role::TriggerAnnotation),
+            Role::ObjectMetadata | Role::Annotations => self.skip(),
+            Role::Object if key.is("objects") => self.enter(key, Role::TemplateObjects),
             // A group member's module (`spec.policies.<name>.module`).
             _ if key.is("module") && self.frames.last().is_some_and(|f| f.member) => {
                 self.path.push(Segment::Key(key));
@@ -710,6 +896,9 @@ impl<'de> Walker<'de> {
                 Ok((Role::Any.of_key(&key), true))
             }
             _ => {
+                if parent == Role::ObjectSpec && key.is("triggers") {
+                    self.triggers_at = Some(self.base + self.parser.value_start());
+                }
                 let role = parent.of_key(&key);
                 // A scalar where any value may stand holds no image: skipped
                 // here, with no path segment and no event.
@@ -720,6 +909,12 @@ impl<'de> Walker<'de> {
                 Ok((role, true))
             }
         }
+    }
+
+    /// The value under `key` is read in `role`, with a path segment.
+    fn enter(&mut self, key: RawStr<'de>, role: Role) -> Result<(Role, bool), String> {
+        self.path.push(Segment::Key(key));
+        Ok((role, true))
     }
 
     fn skip(&mut self) -> Result<(Role, bool), String> {
@@ -734,7 +929,14 @@ impl<'de> Walker<'de> {
             Role::Image(kinds, form) => {
                 let field = self.field();
                 let found = match s.decode() {
-                    Ok(value) if value.is_empty() => None,
+                    // Blank (`""`, `" "`): nothing to pull, unless a trigger
+                    // fills it (`fill_triggers`).
+                    Ok(value) if value.trim().is_empty() => {
+                        if form == Form::Plain {
+                            self.blanks.push(Blank { field, container: None });
+                        }
+                        None
+                    }
                     Ok(value) => {
                         // The token's quotes stand either side of its raw bytes,
                         // which are a slice of the payload.
@@ -787,6 +989,14 @@ impl<'de> Walker<'de> {
                     open.name = s.decode().ok();
                 }
             }
+            Role::ContainerName => {
+                if let Some((name, _)) = self.containers.last_mut() {
+                    *name = s.decode().ok();
+                }
+            }
+            Role::TriggerAnnotation => self.trigger_annotation = s.decode().ok(),
+            Role::TemplateObjects => self.objects = Some(Err("a string".into())),
+            Role::TemplateObject => self.element(Err("a string".into())),
             _ if role.takes_any_value() => {}
             _ => {
                 let shown = s.decode().map(|d| format!("the string {}", quoted(&d)));
@@ -825,6 +1035,40 @@ impl<'de> Walker<'de> {
                 ));
                 found.span = 0..0;
             }
+        }
+    }
+
+    /// A container ends: its blank image fields get its name.
+    #[inline(never)]
+    fn close_container(&mut self) {
+        let Some((name, first)) = self.containers.pop() else { return };
+        for blank in self.blanks.iter_mut().skip(first) {
+            if blank.container.is_none() {
+                blank.container.clone_from(&name);
+            }
+        }
+    }
+
+    /// The next element of the object's `objects` list: its place, or what
+    /// it is when it is not a mapping.
+    fn element(&mut self, element: Element) {
+        if let Some(Ok(elements)) = &mut self.objects {
+            elements.push(element);
+        }
+    }
+
+    /// A scalar as the object's `objects`, or as one of them.
+    #[inline(never)]
+    fn not_an_object(&mut self, role: Role, event: &Event<'_>) {
+        let found = match event {
+            Event::Number(n) => format!("the number {}", crate::request::json::ascii(n)),
+            Event::Bool(b) => format!("the boolean {b}"),
+            _ => "null".to_string(),
+        };
+        match role {
+            Role::TemplateObjects if found != "null" => self.objects = Some(Err(found)),
+            Role::TemplateObject => self.element(Err(found)),
+            _ => {}
         }
     }
 
@@ -1355,6 +1599,138 @@ mod tests {
                 ok("spec.tags[1][0].from.name", "quay.io/b:1"),
             ]
         );
+    }
+
+    fn warned(text: &str) -> Vec<(String, Result<String, String>, Option<&'static str>)> {
+        read_object(text.as_bytes())
+            .unwrap()
+            .into_iter()
+            .map(|f| (f.field, f.image.map(|i| i.into_owned()), f.unchecked))
+            .collect()
+    }
+
+    const TRIGGER: Option<&str> = Some(openshift::FILLED_BY_TRIGGER);
+
+    #[test]
+    fn blank_images_are_nothing_to_pull_unless_a_trigger_fills_them() {
+        let pod = json!({"spec": {"containers": [{"name": "a", "image": " "}, {"name": "b", "image": "\t"}]}});
+        assert_eq!(walk(&pod), []);
+        // The annotation names the field by index or the container by name;
+        // the third container's blank is filled by nothing.
+        let deployment = r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app", "annotations": {
+            "image.openshift.io/triggers": "[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"app:latest\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"},{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"db:8\",\"namespace\":\"openshift\"},\"fieldPath\":\"spec.template.spec.containers[?(@.name==\\\"db\\\")].image\"}]"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": " "}, {"image": "", "name": "db"},
+                {"name": "other", "image": " "}, {"name": "side", "image": "quay.io/side:1"}]}}}}"#;
+        assert_eq!(
+            warned(deployment),
+            [
+                ("spec.template.spec.containers[3].image".into(), Ok("quay.io/side:1".into()), None),
+                ("spec.template.spec.containers[0].image".into(), Ok("app:latest".into()), TRIGGER),
+                ("spec.template.spec.containers[1].image".into(), Ok("openshift/db:8".into()), TRIGGER),
+            ]
+        );
+        // Not read in kinds OpenShift does not honour it on.
+        let pod = deployment
+            .replace(r#""apiVersion": "apps/v1", "kind": "Deployment""#, r#""apiVersion": "v1", "kind": "Pod""#);
+        assert_eq!(
+            warned(&pod),
+            [("spec.template.spec.containers[3].image".into(), Ok("quay.io/side:1".into()), None)]
+        );
+    }
+
+    #[test]
+    fn a_trigger_annotation_that_cannot_be_read_is_rejected_naming_it() {
+        let job = r#"{"apiVersion": "batch/v1", "kind": "Job", "metadata": {"annotations": {"image.openshift.io/triggers": "[{"}},
+            "spec": {"template": {"spec": {"containers": [{"name": "a", "image": " "}]}}}}"#;
+        let found = walk_text(job);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, "metadata.annotations[\"image.openshift.io/triggers\"]");
+        assert!(found[0].1.as_ref().unwrap_err().starts_with("expected a JSON list of image-change triggers"));
+    }
+
+    #[test]
+    fn deployment_config_triggers_fill_their_containers() {
+        let dc = r#"{"kind": "DeploymentConfig", "spec": {"template": {"spec": {"containers": [
+                {"name": "jenkins", "image": " "}, {"name": "agent", "image": ""}, {"name": "amq", "image": "jboss-amq-63"}]}},
+            "triggers": [{"type": "ConfigChange"}, {"type": "ImageChange", "imageChangeParams": {"automatic": true,
+                "containerNames": ["jenkins", "amq"], "from": {"kind": "ImageStreamTag", "name": "jenkins:2", "namespace": "openshift"}}}]},
+            "apiVersion": "apps.openshift.io/v1"}"#;
+        // A concrete image in a trigger's container is checked: it is what
+        // runs until (and unless) the trigger fires.
+        assert_eq!(
+            warned(dc),
+            [
+                ("spec.template.spec.containers[2].image".into(), Ok("jboss-amq-63".into()), None),
+                ("spec.template.spec.containers[0].image".into(), Ok("openshift/jenkins:2".into()), TRIGGER),
+            ]
+        );
+    }
+
+    #[test]
+    fn template_objects_are_walked_as_their_own_kinds_with_parameters_unchecked() {
+        // `objects` before `kind`: the Template is known only at the end.
+        let template = r#"{"objects": [
+                {"apiVersion": "tekton.dev/v1", "kind": "Task", "spec": {"steps": [{"image": "$(params.builder)"}, {"image": "ghcr.io/a:1"}]}},
+                {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"annotations": {"image.openshift.io/triggers":
+                    "[{\"from\":{\"kind\":\"ImageStreamTag\",\"name\":\"${NAME}:latest\"},\"fieldPath\":\"spec.template.spec.containers[0].image\"}]"}},
+                 "spec": {"template": {"spec": {"containers": [{"name": "${NAME}", "image": " "}, {"name": "b", "image": "${IMAGE}"}]}}}},
+                {"apiVersion": "v1", "kind": "Pod", "spec": {"steps": [{"image": "not-a-step"}], "containers": [{"image": "quay.io/${{ORG}}/x:1"}]}},
+                "garbage"],
+            "parameters": [{"name": "IMAGE", "value": "evil.io/x:1"}],
+            "apiVersion": "template.openshift.io/v1", "kind": "Template"}"#;
+        assert_eq!(
+            warned(template),
+            [
+                (
+                    "objects[0].spec.steps[0].image".into(),
+                    Ok("$(params.builder)".into()),
+                    Some("a Tekton parameter or result reference")
+                ),
+                ("objects[0].spec.steps[1].image".into(), Ok("ghcr.io/a:1".into()), None),
+                (
+                    "objects[1].spec.template.spec.containers[1].image".into(),
+                    Ok("${IMAGE}".into()),
+                    Some("an OpenShift template parameter")
+                ),
+                ("objects[1].spec.template.spec.containers[0].image".into(), Ok("${NAME}:latest".into()), TRIGGER),
+                (
+                    "objects[2].spec.containers[0].image".into(),
+                    Ok("quay.io/${{ORG}}/x:1".into()),
+                    Some("an OpenShift template parameter")
+                ),
+                ("objects[3]".into(), Err("expected an object (a mapping), found a string".into()), None),
+            ]
+        );
+        // The legacy `apiVersion: v1` Template too; `objects` not a list is
+        // rejected, what it holds still walked.
+        let legacy =
+            r#"{"apiVersion": "v1", "kind": "Template", "objects": {"a": {"containers": [{"image": "x:1"}]}}}"#;
+        assert_eq!(
+            warned(legacy),
+            [
+                ("objects.a.containers[0].image".into(), Ok("x:1".into()), None),
+                ("objects".into(), Err("expected a list of objects, found a mapping".into()), None),
+            ]
+        );
+        // In any other kind `objects` is any value, and `${` is pulled as written.
+        let other = r#"{"apiVersion": "example.com/v1", "kind": "Thing", "objects": [{"kind": "Task", "apiVersion": "tekton.dev/v1",
+            "steps": [{"image": "a"}], "containers": [{"image": "${X}"}]}]}"#;
+        assert_eq!(warned(other), [("objects[0].containers[0].image".into(), Ok("${X}".into()), None)]);
+    }
+
+    #[test]
+    fn templates_in_templates_are_read_to_a_limit() {
+        let mut object = r#"{"kind": "DeploymentConfig", "apiVersion": "v1", "spec": {"template": {"spec": {"containers": [{"name": "a", "image": " "}]}},
+            "triggers": [{"imageChangeParams": {"containerNames": ["a"], "from": {"kind": "ImageStreamTag", "name": "a:1"}}}]}}"#
+            .to_string();
+        for _ in 0..TEMPLATES_NESTED {
+            object = format!(r#"{{"kind": "Template", "apiVersion": "v1", "objects": [{object}]}}"#);
+        }
+        let inner = format!("{}spec.template.spec.containers[0].image", "objects[0].".repeat(TEMPLATES_NESTED));
+        assert_eq!(warned(&object), [(inner, Ok("a:1".into()), TRIGGER)]);
+        let deeper = format!(r#"{{"kind": "Template", "apiVersion": "v1", "objects": [{object}]}}"#);
+        let found = warned(&deeper);
+        assert!(found.iter().any(|(_, r, _)| r.as_ref().is_err_and(|e| e.contains("is not read as one"))), "{found:?}");
     }
 
     #[test]

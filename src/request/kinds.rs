@@ -38,6 +38,14 @@ impl Kinds {
     pub const KUBEWARDEN_GROUP: Kinds = Kinds(1 << 8);
     /// policies.kubewarden.io PolicyServer.
     pub const KUBEWARDEN_SERVER: Kinds = Kinds(1 << 9);
+    /// template.openshift.io Template: `objects[i]` are walked as objects of
+    /// their own kinds, and `${NAME}` / `${{NAME}}` are parameters.
+    pub const TEMPLATE: Kinds = Kinds(1 << 10);
+    /// apps Deployment, StatefulSet, DaemonSet; batch CronJob, Job: the kinds
+    /// OpenShift honours the `image.openshift.io/triggers` annotation on.
+    pub const TRIGGERED: Kinds = Kinds(1 << 11);
+    /// apps.openshift.io DeploymentConfig (`spec.triggers`).
+    pub const DEPLOYMENT_CONFIG: Kinds = Kinds(1 << 12);
     /// Any kind the table does not know (Pods, workloads, custom resources):
     /// a place tagged `ANY.but(…)` still matters to them.
     pub const OTHER: Kinds = Kinds(1 << 15);
@@ -73,6 +81,9 @@ impl Kinds {
             Some(("$(", "a Tekton parameter or result reference"))
         } else if self.meets(Kinds::ARGO) {
             Some(("{{", "an Argo Workflows template expression"))
+        } else if self.meets(Kinds::TEMPLATE) {
+            // `${{NAME}}` (a parameter substituted as a JSON value) too.
+            Some(("${", "an OpenShift template parameter"))
         } else {
             None
         }
@@ -80,8 +91,9 @@ impl Kinds {
 }
 
 /// Every kind the discovery knows, by API group. `""` (OpenShift 3's legacy
-/// `apiVersion: v1`, still found in manifests) for the OpenShift kinds: the
-/// core group has no kinds of those names.
+/// `apiVersion: v1`, still found in manifests, and the catalog's older
+/// templates) for the OpenShift kinds: the core group has no kinds of those
+/// names.
 const KNOWN: &[(&str, &str, Kinds)] = &[
     ("tekton.dev", "Task", Kinds::TEKTON),
     ("tekton.dev", "ClusterTask", Kinds::TEKTON),
@@ -115,6 +127,15 @@ const KNOWN: &[(&str, &str, Kinds)] = &[
     ("policies.kubewarden.io", "ClusterAdmissionPolicyGroup", Kinds::KUBEWARDEN_GROUP),
     ("policies.kubewarden.io", "AdmissionPolicyGroup", Kinds::KUBEWARDEN_GROUP),
     ("policies.kubewarden.io", "PolicyServer", Kinds::KUBEWARDEN_SERVER),
+    ("template.openshift.io", "Template", Kinds::TEMPLATE),
+    ("", "Template", Kinds::TEMPLATE),
+    ("apps", "Deployment", Kinds::TRIGGERED),
+    ("apps", "StatefulSet", Kinds::TRIGGERED),
+    ("apps", "DaemonSet", Kinds::TRIGGERED),
+    ("batch", "CronJob", Kinds::TRIGGERED),
+    ("batch", "Job", Kinds::TRIGGERED),
+    ("apps.openshift.io", "DeploymentConfig", Kinds::DEPLOYMENT_CONFIG),
+    ("", "DeploymentConfig", Kinds::DEPLOYMENT_CONFIG),
 ];
 
 /// The API group of an `apiVersion`: `tekton.dev` of `tekton.dev/v1`, the
@@ -139,7 +160,9 @@ mod tests {
         // A kind of the same name in another group, or another kind of the group.
         assert_eq!(Kinds::of("example.com/v1", "Task"), Kinds::OTHER);
         assert_eq!(Kinds::of("argoproj.io/v1alpha1", "Application"), Kinds::OTHER);
-        assert_eq!(Kinds::of("apps/v1", "Deployment"), Kinds::OTHER);
+        assert_eq!(Kinds::of("apps/v1", "Deployment"), Kinds::TRIGGERED);
+        assert_eq!(Kinds::of("v1", "Template"), Kinds::TEMPLATE);
+        assert_eq!(Kinds::of("apps/v1", "ReplicaSet"), Kinds::OTHER);
         assert_eq!(Kinds::of("", ""), Kinds::OTHER);
     }
 

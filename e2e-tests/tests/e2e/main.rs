@@ -11,6 +11,7 @@ mod kwctl_packaging;
 mod limits;
 mod malformed;
 mod mutation;
+mod openshift_library;
 mod packaging;
 mod playground;
 mod readme;
