@@ -258,6 +258,21 @@ enum Role {
     /// in a Template each is walked again as an object of its own kind.
     TemplateObjects,
     TemplateObject,
+    /// An Argo Azure artifact location (`azure`), and its `container`: the
+    /// name of a blob container, not a Kubernetes container (kinds.rs,
+    /// "Keys that are not what they are in a Pod").
+    AzureArtifact,
+    BlobContainer,
+    /// An Argo `resource` template, and its `manifest`: a YAML or JSON
+    /// string holding the object the workflow controller creates.
+    ArgoResource,
+    ArgoManifest,
+    /// `annotations` below the object's own metadata (a pod template's):
+    /// any value, but for the KubeVirt hook sidecars annotation.
+    NestedAnnotations,
+    /// KubeVirt's `hooks.kubevirt.io/hookSidecars` annotation: a JSON list
+    /// of sidecar containers virt-launcher runs.
+    HookSidecars,
     /// An image string, in these kinds, written in this form.
     Image(Kinds, Form),
 }
@@ -280,6 +295,9 @@ impl Role {
             (Role::Object, b"spec") => Role::ObjectSpec,
             (Role::Container(kinds), b"image") => Role::Image(kinds, Form::Plain),
             (Role::Container(_), b"name") => Role::ContainerName,
+            (Role::AzureArtifact, b"container") => Role::BlobContainer,
+            (Role::ArgoResource, b"manifest") => Role::ArgoManifest,
+            (Role::NestedAnnotations, b"hooks.kubevirt.io/hookSidecars") => Role::HookSidecars,
             (Role::Volume, b"image") => Role::VolumeImage,
             (Role::Volume, b"containerDisk") => Role::ContainerDisk,
             (Role::VolumeImage, b"reference") => Role::Image(Kinds::ANY, Form::Plain),
@@ -304,6 +322,9 @@ impl Role {
             (_, b"stepTemplate") => Role::Container(Kinds::TEKTON),
             (_, b"container" | b"script") => Role::Container(Kinds::ARGO),
             (_, b"podSpecPatch") => Role::Image(Kinds::ARGO, Form::PodSpecPatch),
+            (_, b"azure") => Role::AzureArtifact,
+            (_, b"resource") => Role::ArgoResource,
+            (_, b"annotations") => Role::NestedAnnotations,
             (_, b"kernelBoot") => Role::KernelBoot,
             (_, b"source") => Role::Source,
             (_, b"from") => Role::ObjectRef,
@@ -318,6 +339,8 @@ impl Role {
             Role::ContainerDisk => Kinds::KUBEVIRT,
             Role::CdiRegistry => Kinds::KUBEVIRT.or(Kinds::CDI),
             Role::ObjectRef | Role::RefKind | Role::TagList | Role::Tag => Kinds::OPENSHIFT,
+            Role::ArgoManifest => Kinds::ARGO,
+            Role::HookSidecars => Kinds::KUBEVIRT,
             Role::PolicyMap => Kinds::KUBEWARDEN_GROUP,
             _ => Kinds::ANY,
         }
@@ -341,6 +364,8 @@ impl Role {
             Role::Container(_) => "a container (a mapping)",
             Role::VolumeImage => "an image volume source (a mapping with a reference)",
             Role::ContainerDisk => "a containerDisk (a mapping with an image)",
+            Role::HookSidecars => "a JSON list of hook sidecars (a string)",
+            Role::ArgoManifest => "a manifest (a string of YAML or JSON)",
             Role::CdiRegistry => "a registry source (a mapping with a url)",
             Role::ObjectRef => "an object reference (a mapping with kind and name)",
             Role::RefKind => "a kind (a string)",
@@ -369,6 +394,10 @@ impl Role {
                 | Role::ContainerName
                 | Role::TemplateObjects
                 | Role::TemplateObject
+                | Role::AzureArtifact
+                | Role::BlobContainer
+                | Role::ArgoResource
+                | Role::NestedAnnotations
         )
     }
 
@@ -493,6 +522,9 @@ struct Walker<'de> {
 /// An element of a Template's `objects`: where it stands, or what it is
 /// when it is not a mapping.
 type Element = Result<Range<usize>, String>;
+
+/// KubeVirt's annotation of hook sidecar containers.
+const HOOK_SIDECARS: &str = "hooks.kubevirt.io/hookSidecars";
 
 /// Templates embedded in Templates deeper than this are not read as
 /// Templates (each level is a walk of its own; their objects are still
@@ -708,7 +740,12 @@ impl<'de> Walker<'de> {
                             self.malformed_in(kinds.but(Kinds::KUBEWARDEN_GROUP), problem);
                             Role::Any
                         }
-                        Role::ContainerList(_) | Role::Image(..) | Role::RefKind | Role::TagList => {
+                        Role::ContainerList(_)
+                        | Role::Image(..)
+                        | Role::RefKind
+                        | Role::TagList
+                        | Role::ArgoManifest
+                        | Role::HookSidecars => {
                             let problem = role.wrong_type("a mapping")?;
                             self.malformed(role, problem);
                             Role::Any
@@ -881,6 +918,7 @@ impl<'de> Walker<'de> {
             Role::Object if key.is("metadata") => self.enter(key, Role::ObjectMetadata),
             Role::ObjectMetadata if key.is("annotations") => self.enter(key, Role::Annotations),
             Role::Annotations if key.is(openshift::TRIGGERS_ANNOTATION) => self.enter(key, Role::TriggerAnnotation),
+            Role::Annotations if key.is(HOOK_SIDECARS) => self.enter(key, Role::HookSidecars),
             Role::ObjectMetadata | Role::Annotations => self.skip(),
             Role::Object if key.is("objects") => self.enter(key, Role::TemplateObjects),
             // A group member's module (`spec.policies.<name>.module`).
@@ -995,6 +1033,7 @@ impl<'de> Walker<'de> {
                 }
             }
             Role::TriggerAnnotation => self.trigger_annotation = s.decode().ok(),
+            Role::HookSidecars | Role::ArgoManifest => self.embedded(role, s)?,
             Role::TemplateObjects => self.objects = Some(Err("a string".into())),
             Role::TemplateObject => self.element(Err("a string".into())),
             _ if role.takes_any_value() => {}
@@ -1036,6 +1075,66 @@ impl<'de> Walker<'de> {
                 found.span = 0..0;
             }
         }
+    }
+
+    /// A string that holds an object: KubeVirt's hook sidecars annotation
+    /// (JSON) and an Argo resource manifest (JSON is read as an object of
+    /// its own kind; YAML, which the policy has no reader for, is a warning
+    /// when it mentions an image; the created object is admitted on its own).
+    /// Findings inside are named by the string's field and their path in it;
+    /// they cannot be rewritten (no span): a mirror or pin rule that would
+    /// rewrite one refuses the request.
+    #[inline(never)]
+    fn embedded(&mut self, role: Role, s: RawStr<'de>) -> Result<(), String> {
+        let field = self.field();
+        let kinds = role.kinds();
+        let text = match s.decode() {
+            Ok(text) => text,
+            Err(e) => {
+                self.push(Found { kinds, ..Found::new(field, Err(e.to_string()), 0..0) });
+                return Ok(());
+            }
+        };
+        let hooks = role == Role::HookSidecars;
+        let walked = if hooks {
+            Walker::new(text.as_bytes()).run(Role::ContainerList(Kinds::ANY))
+        } else {
+            // JSON is YAML too: a manifest that is not JSON is read as YAML.
+            match Walker::new(text.as_bytes()).run(Role::Object) {
+                Ok(payload) if text.trim_start().starts_with('{') => Ok(payload),
+                _ if text.contains("image") => {
+                    let why = "an Argo resource manifest the policy does not read (YAML, or not an object)";
+                    self.push(Found { kinds, unchecked: Some(why), ..Found::new(field, Ok(text), 0..0) });
+                    return Ok(());
+                }
+                _ => return Ok(()),
+            }
+        };
+        match walked {
+            Ok(payload) => {
+                for f in payload.found {
+                    let inner = if f.field.starts_with('[') || f.field.is_empty() {
+                        format!("{field}{}", f.field)
+                    } else {
+                        format!("{field}.{}", f.field)
+                    };
+                    let image = f.image.map(|i| Cow::Owned(i.into_owned()));
+                    self.push(Found {
+                        field: inner,
+                        image,
+                        span: 0..0,
+                        scheme: f.scheme,
+                        unchecked: f.unchecked,
+                        kinds,
+                    });
+                }
+            }
+            Err(e) => {
+                let problem = format!("expected a JSON list of hook sidecars ({{\"image\": …}}): {e}");
+                self.push(Found { kinds, ..Found::new(field, Err(problem), 0..0) });
+            }
+        }
+        Ok(())
     }
 
     /// A container ends: its blank image fields get its name.
@@ -1731,6 +1830,121 @@ mod tests {
         let deeper = format!(r#"{{"kind": "Template", "apiVersion": "v1", "objects": [{object}]}}"#);
         let found = warned(&deeper);
         assert!(found.iter().any(|(_, r, _)| r.as_ref().is_err_and(|e| e.contains("is not read as one"))), "{found:?}");
+    }
+
+    #[test]
+    fn an_argo_azure_artifacts_container_is_a_blob_container_not_a_kubernetes_one() {
+        // argo-workflows examples/input-artifact-azure.yaml, output-artifact-azure.yaml, archive-location.
+        let workflow = r#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "spec": {
+            "artifactRepositoryRef": {"configMap": "my-repo", "key": "azure"},
+            "templates": [{"name": "a",
+                "inputs": {"artifacts": [{"name": "in", "path": "/in", "azure": {"endpoint": "https://x.blob.core.windows.net",
+                    "container": "my-container", "blob": "path/in/container", "accountKeySecret": {"name": "s", "key": "k"}}}]},
+                "outputs": {"artifacts": [{"name": "out", "path": "/tmp", "from": "{{steps.a.outputs.artifacts.x}}",
+                    "azure": {"container": "my-container", "blob": "b"}}]},
+                "archiveLocation": {"azure": {"container": "archive"}},
+                "container": {"image": "debian:latest"}}]}}"#;
+        assert_eq!(found(workflow), [ok("spec.templates[0].container.image", "debian:latest")]);
+        // What stands below a blob container is still walked.
+        let odd = r#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "spec": {"templates": [
+            {"outputs": {"artifacts": [{"azure": {"container": {"containers": [{"image": "evil.io/x:1"}]}}}]}}]}}"#;
+        assert_eq!(
+            found(odd),
+            [ok("spec.templates[0].outputs.artifacts[0].azure.container.containers[0].image", "evil.io/x:1")]
+        );
+        // Elsewhere in Argo a string `container` is still refused.
+        let wrong = r#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "spec": {"templates": [{"container": "debian"}]}}"#;
+        assert_eq!(
+            found(wrong),
+            [(
+                "spec.templates[0].container".to_string(),
+                Err("expected a container (a mapping), found the string \"debian\"".to_string())
+            )]
+        );
+    }
+
+    #[test]
+    fn kubevirt_hook_sidecars_in_annotations_are_images() {
+        // kubevirt examples/vmi-with-sidecar-hook.yaml; a VM's template too.
+        let vmi = r#"{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachineInstance", "metadata": {"annotations": {
+            "hooks.kubevirt.io/hookSidecars": "[{\"args\": [\"--version\", \"v1alpha2\"], \"image\": \"registry:5000/kubevirt/example-hook-sidecar:devel\"}]",
+            "smbios.vm.kubevirt.io/baseBoardManufacturer": "Radical Edward"}},
+            "spec": {"domain": {"devices": {}}}}"#;
+        assert_eq!(
+            found(vmi),
+            [ok(
+                "metadata.annotations[\"hooks.kubevirt.io/hookSidecars\"][0].image",
+                "registry:5000/kubevirt/example-hook-sidecar:devel"
+            )]
+        );
+        let vm = r#"{"apiVersion": "kubevirt.io/v1", "kind": "VirtualMachine", "spec": {"template": {"metadata": {"annotations": {
+            "hooks.kubevirt.io/hookSidecars": "[{\"image\": \"quay.io/hook:1\"}, {\"image\": 5}]"}}}}}"#;
+        assert_eq!(
+            found(vm),
+            [
+                ok("spec.template.metadata.annotations[\"hooks.kubevirt.io/hookSidecars\"][0].image", "quay.io/hook:1"),
+                (
+                    "spec.template.metadata.annotations[\"hooks.kubevirt.io/hookSidecars\"][1].image".to_string(),
+                    Err("expected an image reference (a string), found the number 5".to_string())
+                ),
+            ]
+        );
+        // Malformed JSON is refused, naming the annotation; in other kinds
+        // the annotation is nobody's.
+        let bad = vmi.replace(r#"[{\"args\""#, r#"[{args"#);
+        let problem = found(&bad);
+        assert_eq!(problem[0].0, "metadata.annotations[\"hooks.kubevirt.io/hookSidecars\"]");
+        assert!(problem[0].1.as_ref().unwrap_err().starts_with("expected a JSON list of hook sidecars"), "{problem:?}");
+        assert_eq!(found(&vmi.replace("kubevirt.io/v1", "example.com/v1")), []);
+    }
+
+    #[test]
+    fn argo_resource_manifests_in_json_are_read_and_in_yaml_are_a_warning() {
+        let workflow = |manifest: &str| {
+            format!(
+                r#"{{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "spec": {{"templates": [{{"name": "r",
+                    "resource": {{"action": "create", "manifest": {}}}}}]}}}}"#,
+                serde_json::to_string(manifest).unwrap()
+            )
+        };
+        let json = r#"{"apiVersion": "batch/v1", "kind": "Job", "spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "python:alpine3.23"}, {"name": "b", "image": "{{inputs.parameters.image}}"}]}}}}"#;
+        assert_eq!(
+            warned(&workflow(json)),
+            [
+                (
+                    "spec.templates[0].resource.manifest.spec.template.spec.containers[0].image".into(),
+                    Ok("python:alpine3.23".into()),
+                    None
+                ),
+                (
+                    "spec.templates[0].resource.manifest.spec.template.spec.containers[1].image".into(),
+                    Ok("{{inputs.parameters.image}}".into()),
+                    Some("an Argo Workflows template expression")
+                ),
+            ]
+        );
+        // argo-workflows examples/k8s-jobs.yaml: YAML.
+        let yaml = "apiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers:\n      - name: rand\n        image: python:alpine3.23\n";
+        assert_eq!(
+            warned(&workflow(yaml)),
+            [(
+                "spec.templates[0].resource.manifest".into(),
+                Ok(yaml.into()),
+                Some("an Argo resource manifest the policy does not read (YAML, or not an object)")
+            )]
+        );
+        // A manifest that names no image (a patch of an annotation) is nothing.
+        assert_eq!(warned(&workflow("- op: add\n  path: /metadata/annotations/foo\n  value: bar\n")), []);
+        // Not a string: refused.
+        let object = r#"{"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "spec": {"templates": [{"resource": {"manifest": {"kind": "Job"}}}]}}"#;
+        assert_eq!(
+            found(object),
+            [(
+                "spec.templates[0].resource.manifest".to_string(),
+                Err("expected a manifest (a string of YAML or JSON), found a mapping".to_string())
+            )]
+        );
     }
 
     #[test]

@@ -7,6 +7,26 @@
 //! in some kind is noted while walking, tagged with the kinds it belongs to
 //! (a `Kinds` set), and once the object's kind is known the findings of
 //! other kinds are dropped (`discovery.rs`).
+//!
+//! Keys that are not what they are in a Pod. The walk gives a key the
+//! meaning it has in a pod spec wherever it stands (`containers`,
+//! `initContainers`, `ephemeralContainers`, `volumes`), or in the kinds that
+//! use it (`container`, `script`, `steps`, `sidecars`, `image` under
+//! `spec`…), unless the key stands where the kind's schema says it means
+//! something else. Those places, each checked against the upstream types:
+//! - Argo Workflows: `azure.container` in every artifact location (inputs and
+//!   outputs `artifacts[]`, `archiveLocation`, the artifact repository) is an
+//!   Azure blob container's name (AzureBlobContainer, a string): not a
+//!   container. Argo's other locations (`s3`, `gcs`, `oss`, `hdfs`, `git`,
+//!   `http`, `artifactory`, `raw`, `plugin`; `artifactRepositoryRef` names a
+//!   ConfigMap) have no key of those names. An artifact's `from` is a step's
+//!   output (a string), not an OpenShift reference: those are only read in
+//!   OpenShift kinds. `script.source` and `data.source` are not CDI sources:
+//!   CDI sources are only read in KubeVirt and CDI kinds.
+//! - Argo `steps` (lists of lists of steps) are only read as containers in
+//!   Tekton kinds; Argo's `container` and `script` only in Argo kinds.
+//! - Kubewarden group `spec.policies` keys are policy names (`discovery.rs`,
+//!   `Frame::member`).
 
 /// A set of kinds, as bits; `ANY` tags the places every kind has
 /// (container lists, image volumes).

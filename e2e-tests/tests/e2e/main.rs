@@ -18,4 +18,5 @@ mod readme;
 mod settings;
 mod signatures;
 mod upstream;
+mod upstream_examples;
 mod workloads;
