@@ -75,6 +75,7 @@ use crate::references::reference::looks_like_domain;
 use crate::request::json::{Document, Event, Parser, RawStr};
 use crate::request::kinds::Kinds;
 use crate::request::openshift::{self, Blank};
+use crate::request::operators;
 
 /// A place in the object that holds, or should hold, an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -515,8 +516,10 @@ struct Walker<'de> {
     objects: Option<Result<Vec<Element>, String>>,
     /// Templates this object is embedded in.
     nesting: usize,
-    /// Where the parser's input starts in `bytes` (an embedded object's).
+    /// Where the parser's input starts in `bytes` (an embedded object's),
+    /// and its length.
     base: usize,
+    len: usize,
 }
 
 /// An element of a Template's `objects`: where it stands, or what it is
@@ -551,13 +554,15 @@ impl<'de> Walker<'de> {
             objects: None,
             nesting: 0,
             base: 0,
+            len: bytes.len(),
         }
     }
 
     /// A walker of the value at `range` of the payload `bytes`, embedded
     /// in `nesting` Templates (spans stay offsets in the payload).
     fn over(bytes: &'de [u8], range: Range<usize>, nesting: usize) -> Self {
-        Walker { parser: Parser::new(&bytes[range.clone()]), nesting, base: range.start, ..Walker::new(bytes) }
+        let len = range.len();
+        Walker { parser: Parser::new(&bytes[range.clone()]), nesting, base: range.start, len, ..Walker::new(bytes) }
     }
 
     fn run(mut self, role: Role) -> Result<Payload<'de>, String> {
@@ -568,6 +573,14 @@ impl<'de> Walker<'de> {
             self.payload.kind.as_deref().unwrap_or_default(),
         );
         self.payload.found.retain(|f| f.kinds.meets(kinds));
+        // Operators' own image fields: where the object stands (the
+        // request's object, or the whole input when it is one).
+        let object = self.payload.object.clone().or((role == Role::Object).then(|| self.base..self.base + self.len));
+        if let (Some(object), Some(api_version), Some(kind)) =
+            (object, self.payload.api_version.as_deref(), self.payload.kind.as_deref())
+        {
+            operators::find(self.bytes, object, api_version, kind, &mut self.payload.found)?;
+        }
         if kinds.meets(Kinds::TEMPLATE) {
             self.template_objects();
         }

@@ -7,3 +7,4 @@ pub mod discovery;
 pub mod json;
 pub mod kinds;
 pub mod openshift;
+pub mod operators;

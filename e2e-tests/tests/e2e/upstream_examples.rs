@@ -1,6 +1,7 @@
 //! Upstream projects' own example files, unchanged (argo-workflows
 //! `examples/` with every artifact location and `resource` manifests;
-//! kubevirt `examples/vmi-with-sidecar-hook.yaml`; origins and commits in
+//! kubevirt `examples/vmi-with-sidecar-hook.yaml`; operators' examples:
+//! Spark, Flink, CloudNativePG; origins and commits in
 //! e2e-tests/fixtures/upstream/README.md). Each folder's `expected.tsv`
 //! (file, document, field, value, image|unread), written from the files
 //! independently of the policy, lists every image and every manifest the
@@ -16,7 +17,7 @@ use registry_guard_runner::check::check;
 use registry_guard_runner::manifests::read_inputs;
 use serde_json::{Value, json};
 
-const FOLDERS: &[&str] = &["argo-examples", "kubevirt-examples"];
+const FOLDERS: &[&str] = &["argo-examples", "kubevirt-examples", "operator-examples"];
 
 #[derive(Default, Debug, Clone, PartialEq)]
 struct Fields {
@@ -72,7 +73,7 @@ fn upstream_examples_are_all_admitted_under_allow_all() {
 
 #[test]
 fn upstream_examples_have_every_image_named_under_deny_all() {
-    // 20 argo-workflows images (the Azure artifacts' `container` is not one)
-    // and the KubeVirt hook sidecar and container disk.
-    assert_eq!(verdicts_match(json!({"registries": {"allow": []}}), true), 22);
+    // 20 argo-workflows images (the Azure artifacts' `container` is not one),
+    // the KubeVirt hook sidecar and container disk, and 4 in operators' fields.
+    assert_eq!(verdicts_match(json!({"registries": {"allow": []}}), true), 26);
 }
