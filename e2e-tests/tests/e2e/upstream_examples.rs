@@ -4,15 +4,16 @@
 //! Spark, Flink, CloudNativePG; origins and commits in
 //! e2e-tests/fixtures/upstream/README.md). Each folder's `expected.tsv`
 //! (file, document, field, value, image|unread), written from the files
-//! independently of the policy, lists every image and every manifest the
-//! policy does not read. Under allow-all every example is admitted; under
-//! deny-all exactly the listed images are named; both warn exactly about the
-//! unread manifests.
+//! independently of the policy, lists every image (those of Argo's YAML
+//! `resource` manifests included: `check` reads them) and every manifest
+//! left unread. Under allow-all every example is admitted; under deny-all
+//! exactly the listed images are named; both warn exactly about the unread
+//! manifests. In admission (no YAML reader) a YAML manifest is a warning.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use registry_guard_e2e::{policy, repo_root};
+use registry_guard_e2e::{evaluate, policy, read_yaml, repo_root};
 use registry_guard_runner::check::check;
 use registry_guard_runner::manifests::read_inputs;
 use serde_json::{Value, json};
@@ -73,7 +74,23 @@ fn upstream_examples_are_all_admitted_under_allow_all() {
 
 #[test]
 fn upstream_examples_have_every_image_named_under_deny_all() {
-    // 20 argo-workflows images (the Azure artifacts' `container` is not one),
-    // the KubeVirt hook sidecar and container disk, and 4 in operators' fields.
-    assert_eq!(verdicts_match(json!({"registries": {"allow": []}}), true), 26);
+    // 23 argo-workflows images (3 in YAML manifests; the Azure artifacts'
+    // `container` is not one), the KubeVirt hook sidecar and container disk,
+    // and 4 in operators' fields.
+    assert_eq!(verdicts_match(json!({"registries": {"allow": []}}), true), 29);
+}
+
+#[test]
+fn in_admission_a_yaml_argo_manifest_is_a_warning_naming_it() {
+    let workflow = read_yaml("e2e-tests/fixtures/upstream/argo-examples/k8s-jobs.yaml");
+    let response = evaluate(&json!({"registries": {"allow": ["*:*"]}}), &workflow);
+    assert!(response.accepted);
+    let warnings = response.warnings.unwrap_or_default();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("spec.templates[0].resource.manifest \"apiVersion: batch/v1\\nkind: Job")
+            && warnings[0].contains("is an Argo resource manifest the policy does not read (YAML, or not an object)"),
+        "{}",
+        warnings[0]
+    );
 }
