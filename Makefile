@@ -108,6 +108,9 @@ accept-all: $(WASM_OPT)
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(TARGET_DIR)/wasm32-wasip1/release/registry_guard_accept_all.wasm -o $(ACCEPT_ALL)
 
 # Fuzz every target for FUZZ_SECONDS (default 60) each; not part of `make test`.
+# Before a change to the reader or the walker (src/request/) lands, run every
+# target at least 10 minutes (FUZZ_SECONDS=600 make fuzz) and report each
+# target's executions and result in the change's closing note.
 fuzz:
 	bash scripts/fuzz.sh
 

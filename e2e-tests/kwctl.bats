@@ -40,6 +40,19 @@ kwctl_run() {
   [[ "$output" == *'ephemeralContainers[0].image'* ]]
 }
 
+@test "kwctl: an OpenShift trigger-annotated Deployment: the blank image is a warning at CREATE, the image the trigger writes is checked at UPDATE" {
+  kwctl_run --request-path e2e-tests/fixtures/openshift-trigger-create-review.json \
+    --settings-path e2e-tests/fixtures/settings.yaml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":true'* ]]
+  [[ "$output" == *'containers[0].image \"web:latest\" is the ImageStreamTag an OpenShift image-change trigger fills this field from'* ]]
+  kwctl_run --request-path e2e-tests/fixtures/openshift-trigger-update-review.json \
+    --settings-path e2e-tests/fixtures/settings.yaml
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'containers[0].image \"docker.io/library/node@sha256:'*'registry \"docker.io\" is not allowed'* ]]
+}
+
 @test "kwctl: invalid settings are refused" {
   kwctl_run --request-path e2e-tests/fixtures/deployment-create-review.json \
     --settings-json '{"registries": {"allowed": ["quay.io"]}}'

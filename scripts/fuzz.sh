@@ -2,7 +2,14 @@
 # Fuzzes every target in fuzz/ for FUZZ_SECONDS (default 60) each, starting
 # from the committed seeds in fuzz/corpus/, and prints execs and crashes per
 # target. Not part of CI (`make fuzz`). Crashes land in fuzz/artifacts/;
-# turn each into a regression test next to the code it broke.
+# turn each into a regression test next to the code it broke, and keep the
+# input as a seed, fuzz/corpus/<target>/seed-<what it found> (.gitignore keeps
+# only seed-* files).
+# The 60-second default is a smoke run. Before a change to the reader or the
+# walker (src/request/) lands: FUZZ_SECONDS=600 (at least 10 minutes per
+# target; the structured target needed that long to find a policy-group
+# member hiding an image), and the change's closing note reports the
+# executions and result this prints per target.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

@@ -559,3 +559,29 @@ fn exempt_images_are_still_mirrored_pinned_and_verified() {
     let (response, _) = respond_with_registry(settings, "CREATE", &pod(&["nginx:1.25"]));
     assert!(response.accepted);
 }
+
+#[test]
+fn a_policy_group_member_that_is_not_a_mapping_is_refused_naming_it() {
+    // Issue 28, as `registry-guard check` saw it: accepted before.
+    let group = json!({
+        "apiVersion": "policies.kubewarden.io/v1", "kind": "AdmissionPolicyGroup",
+        "metadata": {"name": "g", "namespace": "default"},
+        "spec": {"expression": "a()", "policies": {
+            "a": {"module": "registry://ghcr.io/kubewarden/policies/trusted-repos:v0.2.0"},
+            "initContainers": [{"image": "evil.io/x:1"}]}}
+    });
+    let (accepted, message) = evaluate(json!({"registries": {"reject": ["evil.io"]}}), "CREATE", group.clone());
+    assert!(!accepted);
+    assert_eq!(
+        message,
+        "spec.policies.initContainers: expected a policy of the group (a mapping with a module), found a list; \
+         spec.policies.initContainers[0].image \"evil.io/x:1\": registry \"evil.io\" is rejected (registries.reject: \"evil.io\")"
+    );
+    // Malformed whatever the settings: the shape itself is refused.
+    let (accepted, message) = evaluate(json!({}), "CREATE", group);
+    assert!(!accepted);
+    assert_eq!(
+        message,
+        "spec.policies.initContainers: expected a policy of the group (a mapping with a module), found a list"
+    );
+}

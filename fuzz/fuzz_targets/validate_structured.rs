@@ -2,7 +2,8 @@
 //! anywhere in the object are replaced by strings, numbers, nulls, lists or
 //! container-shaped values, or the shapes of the kinds with images outside
 //! container lists (Tekton steps, OpenShift references and tags, KubeVirt
-//! disks, Kubewarden modules), with the object's kind set to one of them.
+//! disks, Kubewarden modules), with the object's kind set to one of them
+//! (or an OpenShift Template, a DeploymentConfig, a Strimzi Kafka).
 //! `validate` must answer, and an image the settings reject that is planted
 //! in a container list must be rejected.
 #![no_main]
@@ -44,13 +45,17 @@ fuzz_target!(|mutations: Vec<Mutation>| {
             9 => json!({"volumes": [{"containerDisk": {"image": m.text}}], "source": {"registry": {"url": m.text}}}),
             10 => json!({"module": m.text, "policies": {"p": {"module": m.text}}, "package": m.text}),
             11 => {
-                const KINDS: [(&str, &str); 6] = [
+                // New kinds go at the end: the committed seeds pick by index.
+                const KINDS: [(&str, &str); 9] = [
                     ("tekton.dev/v1", "Task"),
                     ("argoproj.io/v1alpha1", "Workflow"),
                     ("kubevirt.io/v1", "VirtualMachine"),
                     ("image.openshift.io/v1", "ImageStream"),
                     ("pkg.crossplane.io/v1", "Provider"),
                     ("policies.kubewarden.io/v1", "AdmissionPolicyGroup"),
+                    ("template.openshift.io/v1", "Template"),
+                    ("apps.openshift.io/v1", "DeploymentConfig"),
+                    ("kafka.strimzi.io/v1beta2", "Kafka"),
                 ];
                 let (api_version, kind) = KINDS[usize::from(m.at) % KINDS.len()];
                 if let Some(object) = request["object"].as_object_mut() {
@@ -83,12 +88,19 @@ fuzz_target!(|mutations: Vec<Mutation>| {
         let mut all = Vec::new();
         paths(&request["object"], "/object".into(), &mut all);
         // The object's own metadata is skipped by design (ObjectMeta holds no
-        // images; an API server refuses one that does).
+        // images; an API server refuses one that does), and so is an OpenShift
+        // Template's objects' own metadata (each object is read as itself).
+        let template = request["object"]["kind"] == "Template";
+        let skipped = |p: &str| {
+            p.starts_with("/object/metadata")
+                || (template
+                    && p.strip_prefix("/object/objects/")
+                        .and_then(|rest| rest.split_once('/'))
+                        .is_some_and(|(_, rest)| rest.starts_with("metadata")))
+        };
         let hits: Vec<&String> = all
             .iter()
-            .filter(|p| {
-                !p.starts_with("/object/metadata") && request.pointer(p).is_some_and(|v| v == "evil.io/planted:1")
-            })
+            .filter(|p| !skipped(p) && request.pointer(p).is_some_and(|v| v == "evil.io/planted:1"))
             .collect();
         if !hits.is_empty() {
             assert_eq!(answer["accepted"], false, "a planted rejected image was accepted at {hits:?}");

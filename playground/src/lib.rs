@@ -121,6 +121,8 @@ pub fn check(settings: &str, manifests: &str, answers: &str) -> Report {
         for document in documents {
             let request = match document {
                 Document::Object(object) => {
+                    // As `registry-guard check`: YAML Argo manifests read first.
+                    let object = registry_guard_runner::embedded::json_manifests(&object).unwrap_or(object);
                     create_request(&object, &format!("registry-guard-check-{}", report.verdicts.len() + 1))
                 }
                 Document::Request(request) => request,

@@ -68,6 +68,7 @@ pub fn check(instance: &PolicyInstance, settings: &Value, documents: Vec<Sourced
             let (request, is_admission) = match document {
                 Document::Object(object) => {
                     let uid = format!("registry-guard-check-{}", verdicts.len() + 1);
+                    let object = crate::embedded::json_manifests(&object).unwrap_or(object);
                     (create_request(&object, &uid), false)
                 }
                 Document::Request(request) => (request, true),

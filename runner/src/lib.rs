@@ -9,7 +9,8 @@
 //! - `manifests`: reads YAML/JSON documents from files, folders, stdin;
 //! - `admission`: wraps objects into AdmissionRequests, answers into
 //!   AdmissionResponses;
-//! - `check`: one verdict per object;
+//! - `check`: one verdict per object (`embedded`: YAML Argo manifests
+//!   read as JSON first);
 //! - `bench`: timings and memory against a baseline policy.
 
 // Without the `host` feature (wasmtime), what the playground shares with
@@ -21,6 +22,7 @@ pub mod bench;
 pub mod capabilities;
 #[cfg(feature = "host")]
 pub mod check;
+pub mod embedded;
 #[cfg(feature = "host")]
 pub mod host;
 pub mod image_configs;

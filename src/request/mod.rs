@@ -6,3 +6,5 @@ pub mod custom_fields;
 pub mod discovery;
 pub mod json;
 pub mod kinds;
+pub mod openshift;
+pub mod operators;
