@@ -1,6 +1,6 @@
 //! Host answers are untrusted input (a registry or a verifier wrote them):
 //! with signatures, pinning and imageConfig on, every v2/verify,
-//! manifest_digest and oci_manifest_config question gets fuzzed bytes or a
+//! manifest_digest, oci_manifest and oci_manifest_config question gets fuzzed bytes or a
 //! fuzzed error. `validate` must answer; an
 //! image may only be rewritten to a digest the grammar accepts; a rejection
 //! never carries a mutation; and nothing is accepted unverified unless the
