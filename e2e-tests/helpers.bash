@@ -14,3 +14,18 @@ require_tool() {
     fi
   done
 }
+
+# `tools_for_file TOOL…`, in setup_file: bats 1.8 cannot skip from
+# setup_file, so a missing tool is noted in SKIP_REASON (exported; each
+# test's setup skips with it); under CI=true it fails instead (status 1).
+tools_for_file() {
+  export SKIP_REASON=
+  local tool
+  for tool in "$@"; do
+    if ! command -v "$tool" >/dev/null; then
+      SKIP_REASON="$tool is not on PATH"
+      [ "${CI:-}" != true ] || { echo "$SKIP_REASON, and CI=true" >&2; return 1; }
+      return 0
+    fi
+  done
+}

@@ -6,18 +6,11 @@
 # missing (CI puts ../shared/bin first on PATH). No timing is asserted here;
 # `benches/policy-server/run.sh` measures.
 
+load helpers
+
 setup_file() {
-  # bats 1.8 cannot skip from setup_file: say why, and setup() skips.
-  export SKIP_REASON=
-  local tool
-  for tool in policy-server kwctl python3; do
-    if ! command -v "$tool" >/dev/null; then
-      SKIP_REASON="$tool is not on PATH"
-      # Under CI=true every tool is provided: fail, not skip.
-      [ "${CI:-}" != true ] || { echo "$SKIP_REASON, and CI=true" >&2; return 1; }
-      return 0
-    fi
-  done
+  tools_for_file policy-server kwctl python3 || return 1
+  [ -z "$SKIP_REASON" ] || return 0
   cd "$BATS_TEST_DIRNAME/.."
   make --no-print-directory -s annotated-policy.wasm >&2
   local accept_all=${REGISTRY_GUARD_ACCEPT_ALL:-${CARGO_TARGET_DIR:-target}/accept-all-policy.wasm}

@@ -17,16 +17,11 @@
 # CI=true a missing tool fails the run instead (.ci/run installs
 # docker-registry and puts ../shared/bin on PATH).
 
+load helpers
+
 setup_file() {
-  export SKIP_REASON=
-  local tool
-  for tool in docker-registry htpasswd openssl kwctl policy-server python3; do
-    if ! command -v "$tool" >/dev/null; then
-      SKIP_REASON="$tool is not on PATH"
-      [ "${CI:-}" != true ] || { echo "$SKIP_REASON, and CI=true" >&2; return 1; }
-      return 0
-    fi
-  done
+  tools_for_file docker-registry htpasswd openssl kwctl policy-server python3 || return 1
+  [ -z "$SKIP_REASON" ] || return 0
   cd "$BATS_TEST_DIRNAME/.."
   make --no-print-directory -s annotated-policy.wasm >&2
   . benches/policy-server/server.sh
@@ -131,17 +126,7 @@ setup() {
 review() {
   local file=$1
   shift
-  python3 - "$@" >"$file" <<'EOF'
-import json, sys
-containers = [{"name": f"c{i}", "image": image} for i, image in enumerate(sys.argv[1:])]
-print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-    "uid": "9b0d7e4c-1a2b-4c3d-8e9f-a0b1c2d3e4f5",
-    "kind": {"group": "", "version": "v1", "kind": "Pod"},
-    "resource": {"group": "", "version": "v1", "resource": "pods"},
-    "operation": "CREATE", "name": "p", "namespace": "default", "userInfo": {"username": "alice"},
-    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
-               "spec": {"containers": containers}}}}))
-EOF
+  python3 e2e-tests/registry/fixtures.py review "$@" >"$file"
 }
 
 # `kwctl_registry SETTINGS_JSON REVIEW [ARGS…]`: kwctl run, its lookups

@@ -33,18 +33,7 @@ config: {module: "$module", allowedToMutate: false, hostCapabilities: [oci/v1/oc
 static: {module: "$module", allowedToMutate: false, settings: {registries: {allow: ["$public"]}}}
 YAML
 PS_SOURCES_PATH="$work/sources.yml" PS_WORKERS=2 ps_start "$work/ps" "$work/policies.yml"
-pod() {
-  python3 - "$1" <<'PY'
-import json, sys
-print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-    "uid": "b1a2c3d4-0000-4000-8000-000000000001",
-    "kind": {"group": "", "version": "v1", "kind": "Pod"},
-    "resource": {"group": "", "version": "v1", "resource": "pods"},
-    "operation": "CREATE", "name": "p", "namespace": "default", "userInfo": {"username": "alice"},
-    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
-               "spec": {"containers": [{"name": "c", "image": sys.argv[1]}]}}}}))
-PY
-}
+pod() { python3 "$fixtures" review "$1"; }
 pod "$hanging/acme/app:1" >"$work/hang.json"
 pod "$public/acme/oci-single:1" >"$work/ok.json"
 timed() {

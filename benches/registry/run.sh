@@ -45,18 +45,7 @@ module="file://$PWD/annotated-policy.wasm"
   sed 's/^/            /' "$work/keys/cosign.pub"
 } >"$work/policies.yml"
 PS_SOURCES_PATH="$work/sources.yml" ps_start "$work/ps" "$work/policies.yml"
-review() {
-  python3 - "$1" <<'PY'
-import json, sys
-print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
-    "uid": "b1a2c3d4-0000-4000-8000-000000000002",
-    "kind": {"group": "", "version": "v1", "kind": "Pod"},
-    "resource": {"group": "", "version": "v1", "resource": "pods"},
-    "operation": "CREATE", "name": "p", "namespace": "default", "userInfo": {"username": "alice"},
-    "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
-               "spec": {"containers": [{"name": "c", "image": sys.argv[1]}]}}}}))
-PY
-}
+review() { python3 "$fixtures" review "$1"; }
 requests() { grep -c '"GET /v2/\|"HEAD /v2/' "$work/registry.log" || true; }
 once() {
   local policy=$1 file=$2 before seconds

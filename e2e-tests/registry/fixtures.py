@@ -5,6 +5,7 @@ loopback, and prints what it pushed as JSON (digests the tests expect).
 
     fixtures.py push --registry 127.0.0.1:PORT --keys DIR [--user U:P --ca CA.pem]
     fixtures.py keys DIR          cosign-format signing keys, made by openssl
+    fixtures.py review IMAGE...   a Pod CREATE AdmissionReview running the images
     fixtures.py sign --registry R --repo P --tag T --key K
                                   cosign's key signature of what P:T names now
     fixtures.py trust-root DIR    a Sigstore trust config (DIR/trust-config.json) for offline hosts
@@ -278,6 +279,18 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
+def review(args):
+    """A Pod CREATE AdmissionReview running the images, as an API server sends it."""
+    containers = [{"name": f"c{i}", "image": image} for i, image in enumerate(args.images)]
+    print(json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "9b0d7e4c-1a2b-4c3d-8e9f-a0b1c2d3e4f5",
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "operation": "CREATE", "name": "p", "namespace": "default", "userInfo": {"username": "alice"},
+        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default"},
+                   "spec": {"containers": containers}}}}))
+
+
 def keys(args):
     os.makedirs(args.dir, exist_ok=True)
     for name in ("cosign", "other"):
@@ -358,6 +371,9 @@ def main():
     p = sub.add_parser("trust-root")
     p.add_argument("dir")
     p.set_defaults(run=trust_root)
+    p = sub.add_parser("review")
+    p.add_argument("images", nargs="+")
+    p.set_defaults(run=review)
     p = sub.add_parser("keys")
     p.add_argument("dir")
     p.set_defaults(run=keys)
