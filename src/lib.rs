@@ -26,6 +26,7 @@ pub mod request;
 pub mod response;
 pub mod rules;
 pub mod settings;
+pub mod vulnerability_gate;
 
 /// What a waPC function answers (the same type as `wapc_guest::CallResult`,
 /// defined here so that the playground can build the policy without the
@@ -118,10 +119,16 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
         Ok(unchanged) => unchanged,
         Err(e) => return reject(format!("registry-guard cannot read the admission request's oldObject: {e}")),
     };
+    // The object's namespace, where `vulnerabilities` reads scan reports by default.
+    let namespace = match &policy.vulnerabilities {
+        Some(rule) if rule.namespaces.is_empty() && !found.is_empty() => request_namespace(bytes),
+        _ => None,
+    };
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
     for (i, found) in found.iter().enumerate() {
         let lookups = if unchanged.get(i) == Some(&true) { Lookups::Skipped } else { Lookups::Made };
-        let Outcome { violation, rewrite, warning } = evaluate_with(&policy, found, lookups, &mut ask_once);
+        let Outcome { violation, rewrite, warning } =
+            evaluate_with(&policy, found, lookups, namespace.as_deref(), &mut ask_once);
         violations.extend(violation);
         warnings.extend(warning);
         if let Some(rewrite) = rewrite {
@@ -196,6 +203,27 @@ fn unchanged_images(
                     .any(|old| old.field == new.field && old.image == new.image && old.scheme == new.scheme)
         })
         .collect())
+}
+
+/// `request.namespace` of a validate payload (a second, shallow pass: the
+/// walker of `request/` does not keep it), `None` when absent or not a
+/// string. The payload was read whole before, so it is valid JSON.
+#[inline(never)]
+fn request_namespace(bytes: &[u8]) -> Option<String> {
+    use host::kubernetes::{object, skip, string};
+    let mut parser = request::json::Parser::new(bytes);
+    let mut namespace = None;
+    let _ = object(&mut parser, "the payload", |key, p| match key {
+        "request" => object(p, "request", |key, p| match key {
+            "namespace" => {
+                namespace = string(p, "request.namespace")?;
+                Ok(())
+            }
+            _ => skip(p),
+        }),
+        _ => skip(p),
+    });
+    namespace
 }
 
 /// One host call of a request: the operation, the question, the answer.
