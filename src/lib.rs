@@ -255,3 +255,6 @@ mod image_config_tests;
 
 #[cfg(test)]
 mod update_tests;
+
+#[cfg(test)]
+mod vulnerability_tests;

@@ -359,7 +359,7 @@ impl VulnerabilityRule<'_> {
             }
             let mut excepted = false;
             for exception in self.exceptions.iter().filter(|e| e.id == finding.id) {
-                if !exception.images.as_ref().is_none_or(|set| set.find(image).is_some()) {
+                if exception.images.as_ref().is_some_and(|set| set.find(image).is_none()) {
                     continue;
                 }
                 match exception.expires {

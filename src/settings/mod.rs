@@ -482,7 +482,7 @@ mod tests {
         assert_eq!(
             errors(json!({"registry": {"allow": ["a.io"]}})),
             [
-                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate"
+                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate, vulnerabilities"
             ]
         );
         assert_eq!(
