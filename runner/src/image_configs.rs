@@ -33,8 +33,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::clock::now;
 use registry_guard::references::image::Image;
-use registry_guard::rules::image_config::{now, parse_age, rfc3339};
+use registry_guard::rules::image_config::{parse_age, rfc3339};
 use serde_json::json;
 
 #[derive(Debug)]
