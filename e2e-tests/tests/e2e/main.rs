@@ -17,4 +17,5 @@ mod readme;
 mod settings;
 mod signatures;
 mod upstream;
+mod vulnerabilities;
 mod workloads;
