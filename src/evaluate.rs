@@ -52,7 +52,7 @@ use crate::rules::image_config::{ConfigRule, Failure};
 use crate::rules::mirror::Mirrored;
 use crate::rules::signatures::SignatureRule;
 use crate::rules::{self, Pin, Policy, Reason};
-use crate::vulnerability_gate::Verdict;
+use crate::vulnerability_gate::{Cluster, Verdict};
 
 /// What the policy makes of one found image.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,16 +147,17 @@ pub enum Lookups {
 
 #[inline(never)]
 pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>) -> Outcome {
-    evaluate_with(policy, found, Lookups::Made, None, host)
+    evaluate_with(policy, found, Lookups::Made, &mut Cluster::default(), host)
 }
 
-/// `evaluate`, looking the image up or not, for an object in `namespace`.
+/// `evaluate`, looking the image up or not; `cluster` is what the request
+/// has read of the cluster so far (`vulnerabilities`).
 #[inline(never)]
 pub fn evaluate_with(
     policy: &Policy<'_>,
     found: &Found<'_>,
     lookups: Lookups,
-    namespace: Option<&str>,
+    cluster: &mut Cluster<'_>,
     host: &mut HostCall<'_>,
 ) -> Outcome {
     let written = match &found.image {
@@ -192,7 +193,7 @@ pub fn evaluate_with(
     });
     let item = Subject { found, written, source, moved, exempt, lookups };
     let outcome = image_config(policy, &item, decided(policy, &item, host), host);
-    let mut outcome = vulnerabilities(policy, &item, outcome, namespace, host);
+    let mut outcome = vulnerabilities(policy, &item, outcome, cluster, host);
     if let Some(rule) = &item.exempt
         && outcome.violation.is_none()
     {
@@ -313,7 +314,7 @@ fn vulnerabilities(
     policy: &Policy<'_>,
     item: &Subject<'_, '_>,
     mut outcome: Outcome,
-    namespace: Option<&str>,
+    cluster: &mut Cluster<'_>,
     host: &mut HostCall<'_>,
 ) -> Outcome {
     let Some(rule) = &policy.vulnerabilities else { return outcome };
@@ -326,7 +327,7 @@ fn vulnerabilities(
         return outcome;
     }
     let note = pulled_note(item, rewritten.as_ref());
-    match crate::vulnerability_gate::check(rule, pulled, namespace, host, rules::image_config::now()) {
+    match crate::vulnerability_gate::check(rule, pulled, cluster, host, rules::image_config::now()) {
         Verdict::Pass => outcome,
         Verdict::Refuse(said) => item.refused(note, &[Reason::Vulnerabilities(said)]),
         Verdict::Warn(said) => {

@@ -104,10 +104,13 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
     // own cache. A list, not a HashMap (whose code would cost more than the
     // scan: a request asks a handful of questions, each a network lookup).
     let mut answers: Vec<Exchange> = Vec::new();
+    // Cluster lists are kept, read, by the vulnerability gate (`Cluster`):
+    // megabytes, not copied here.
     let mut ask_once = |operation: &str, question: &[u8]| match answers
         .iter()
         .find(|(op, asked, _)| op == operation && asked == question)
     {
+        _ if operation.starts_with("kubernetes/") => host(operation, question),
         Some((_, _, answer)) => answer.clone(),
         None => {
             let answer = host(operation, question);
@@ -124,11 +127,12 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
         Some(rule) if rule.namespaces.is_empty() && !found.is_empty() => request_namespace(bytes),
         _ => None,
     };
+    let mut cluster = vulnerability_gate::Cluster::new(namespace.as_deref());
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
     for (i, found) in found.iter().enumerate() {
         let lookups = if unchanged.get(i) == Some(&true) { Lookups::Skipped } else { Lookups::Made };
         let Outcome { violation, rewrite, warning } =
-            evaluate_with(&policy, found, lookups, namespace.as_deref(), &mut ask_once);
+            evaluate_with(&policy, found, lookups, &mut cluster, &mut ask_once);
         violations.extend(violation);
         warnings.extend(warning);
         if let Some(rewrite) = rewrite {
