@@ -20,6 +20,8 @@
 pub mod admission;
 #[cfg(feature = "host")]
 pub mod bench;
+#[cfg(feature = "host")]
+pub mod bench_vulnerabilities;
 pub mod capabilities;
 #[cfg(feature = "host")]
 pub mod check;

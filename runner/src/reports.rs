@@ -86,7 +86,7 @@ impl FakeCluster {
 
 /// `object` with only the fields at `masks` (dot paths; a path goes through
 /// every element of a list).
-fn masked(object: &Value, masks: &[&str]) -> Value {
+pub fn masked(object: &Value, masks: &[&str]) -> Value {
     let mut out = Value::Object(Map::new());
     for mask in masks {
         let path: Vec<&str> = mask.split('.').collect();

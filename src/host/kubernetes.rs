@@ -83,21 +83,35 @@ pub fn skip(p: &mut Parser<'_>) -> Result<(), String> {
 
 /// The mapping that is due (`null` reads as empty): `field(key, parser)`
 /// for each key, which must consume its value. A key repeated is an error.
+#[inline]
 pub fn object<'a>(
     p: &mut Parser<'a>,
     path: &str,
-    field: impl FnMut(&str, &mut Parser<'a>) -> Result<(), String>,
+    mut field: impl FnMut(&str, &mut Parser<'a>) -> Result<(), String>,
 ) -> Result<(), String> {
     let first = event(p)?;
-    object_from(p, first, path, field)
+    object_dyn(p, first, path, &mut field)
 }
 
 /// `object`, its first event already read.
+#[inline]
 pub fn object_from<'a>(
     p: &mut Parser<'a>,
     first: Event<'a>,
     path: &str,
     mut field: impl FnMut(&str, &mut Parser<'a>) -> Result<(), String>,
+) -> Result<(), String> {
+    object_dyn(p, first, path, &mut field)
+}
+
+/// One copy of the walk for every caller (policy.wasm's size: a generic
+/// loop per call site cost tens of KB).
+#[inline(never)]
+fn object_dyn<'a>(
+    p: &mut Parser<'a>,
+    first: Event<'a>,
+    path: &str,
+    field: &mut dyn FnMut(&str, &mut Parser<'a>) -> Result<(), String>,
 ) -> Result<(), String> {
     match first {
         Event::ObjectStart => {}
@@ -123,10 +137,20 @@ pub fn object_from<'a>(
 
 /// The list that is due (`null` reads as empty): `element(index, parser,
 /// first event)` for each element, which must consume the rest of it.
+#[inline]
 pub fn array<'a>(
     p: &mut Parser<'a>,
     path: &str,
     mut element: impl FnMut(usize, &mut Parser<'a>, Event<'a>) -> Result<(), String>,
+) -> Result<(), String> {
+    array_dyn(p, path, &mut element)
+}
+
+#[inline(never)]
+fn array_dyn<'a>(
+    p: &mut Parser<'a>,
+    path: &str,
+    element: &mut dyn FnMut(usize, &mut Parser<'a>, Event<'a>) -> Result<(), String>,
 ) -> Result<(), String> {
     match event(p)? {
         Event::ArrayStart => {}
