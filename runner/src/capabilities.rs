@@ -259,26 +259,20 @@ pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
         OciManifest { image: &'a str },
         OciManifestAndConfig { image: &'a str },
     }
-    #[derive(Serialize)]
-    enum Kubernetes {
-        KubernetesListResourceNamespace {
-            api_version: String,
-            kind: String,
-            namespace: String,
-            label_selector: Option<String>,
-            field_selector: Option<String>,
-            field_masks: Option<std::collections::BTreeSet<String>>,
-        },
-    }
-    // The SDK's request, as the policy sent it.
-    #[derive(serde::Deserialize)]
-    struct ListRequest {
+    // The SDK's request, as the policy sent it, and as the session's
+    // `!KubernetesListResourceNamespace` mapping.
+    #[derive(Serialize, serde::Deserialize)]
+    struct ListResources {
         api_version: String,
         kind: String,
         namespace: String,
         label_selector: Option<String>,
         field_selector: Option<String>,
         field_masks: Option<std::collections::BTreeSet<String>>,
+    }
+    #[derive(Serialize)]
+    enum Kubernetes {
+        KubernetesListResourceNamespace(ListResources),
     }
     #[derive(Serialize)]
     #[serde(tag = "type")]
@@ -299,15 +293,8 @@ pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
             MANIFEST => serde_yaml::to_string(&Oci::OciManifest { image: &call.request }),
             VERIFY => serde_yaml::to_string(&Request::parse(call.request.as_bytes())?.for_session()),
             LIST_BY_NAMESPACE => {
-                let r: ListRequest = serde_json::from_str(&call.request).map_err(|e| e.to_string())?;
-                serde_yaml::to_string(&Kubernetes::KubernetesListResourceNamespace {
-                    api_version: r.api_version,
-                    kind: r.kind,
-                    namespace: r.namespace,
-                    label_selector: r.label_selector,
-                    field_selector: r.field_selector,
-                    field_masks: r.field_masks,
-                })
+                let request: ListResources = serde_json::from_str(&call.request).map_err(|e| e.to_string())?;
+                serde_yaml::to_string(&Kubernetes::KubernetesListResourceNamespace(request))
             }
             other => return Err(format!("kwctl sessions of {other} calls are not written by this runner")),
         }
