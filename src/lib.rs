@@ -15,7 +15,9 @@
 //!    host, image and tag pattern sets);
 //! 5. `host/`: host capability lookups (`manifest_digest.rs` for pinning),
 //!    whose answers are untrusted input;
-//! 6. `evaluate.rs` runs steps 3-5 for one image; `response.rs` answers: a
+//! 6. `evaluate.rs` runs steps 3-5 for one image (and, for
+//!    `vulnerabilities`, `vulnerability_gate.rs`: scan reports read from the
+//!    cluster, once per request); `response.rs` answers: a
 //!    rejection, an acceptance, or an acceptance with the object's images
 //!    rewritten in place.
 
