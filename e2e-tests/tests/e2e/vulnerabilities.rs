@@ -34,27 +34,25 @@ fn example(file: &str) -> String {
     format!("{DIR}/{file}")
 }
 
+/// `check` of the example manifests with the example settings and digests,
+/// these reports files, at `now`.
+fn check_examples(reports: &[&str], now: &str) -> Output {
+    let (settings, digests, manifests) =
+        (example("settings.yaml"), example("digests.yaml"), example("manifests/shop.yaml"));
+    let policy = policy_path();
+    let mut args =
+        vec!["check", "--settings", &settings, "--digests", &digests, "--now", now, "--policy", path(&policy)];
+    let files: Vec<String> = reports.iter().map(|file| example(file)).collect();
+    for file in &files {
+        args.extend(["--reports", file.as_str()]);
+    }
+    args.push(&manifests);
+    runner(&args)
+}
+
 #[test]
 fn check_with_reports_and_a_fixed_clock_gives_every_verdict() {
-    let (settings, digests) = (example("settings.yaml"), example("digests.yaml"));
-    let (trivy, sbom, manifests) =
-        (example("trivy-reports.yaml"), example("sbomscanner-reports.yaml"), example("manifests/shop.yaml"));
-    let output = runner(&[
-        "check",
-        "--settings",
-        &settings,
-        "--digests",
-        &digests,
-        "--reports",
-        &trivy,
-        "--reports",
-        &sbom,
-        "--now",
-        NOW,
-        "--policy",
-        path(&policy_path()),
-        &manifests,
-    ]);
+    let output = check_examples(&["trivy-reports.yaml", "sbomscanner-reports.yaml"], NOW);
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -76,20 +74,7 @@ fn check_with_reports_and_a_fixed_clock_gives_every_verdict() {
         ]
     );
     // Two months later, the exception for cart has expired, and every scan is too old.
-    let output = runner(&[
-        "check",
-        "--settings",
-        &settings,
-        "--digests",
-        &digests,
-        "--reports",
-        &trivy,
-        "--now",
-        "2027-02-01T00:00:00Z",
-        "--policy",
-        path(&policy_path()),
-        &manifests,
-    ]);
+    let output = check_examples(&["trivy-reports.yaml"], "2027-02-01T00:00:00Z");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("deny Deployment shop/api: spec.template.spec.containers[0].image \"ghcr.io/acme/shop/api:2.4.1\": its scan report VulnerabilityReport shop/replicaset-api-7d9f8c6b5-app (trivy-operator): the scan is 62 days 16 hours old, older than 168h (vulnerabilities.maxAge)"), "{stdout}");
 }
