@@ -393,11 +393,19 @@ impl VulnerabilityRule<'_> {
         if limits.iter().all(|(_, count, limit)| count <= limit) {
             return None;
         }
-        counted.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.fixed.is_some().cmp(&a.fixed.is_some())));
+        // The worst first: by severity, those with a fix before those
+        // without; a pass per (severity, fix) rather than a sort (whose
+        // code policy.wasm would carry for this one message).
         let over: Vec<Severity> = limits.iter().filter(|(_, c, l)| c > l).map(|(s, _, _)| *s).collect();
-        let relevant: Vec<&Finding> = counted.into_iter().filter(|f| over.contains(&f.severity)).collect();
-        let worst: Vec<Finding> = relevant.iter().take(WORST_SHOWN).map(|f| (*f).clone()).collect();
-        let more = relevant.len() - worst.len();
+        let relevant = counted.iter().filter(|f| over.contains(&f.severity)).count();
+        let mut worst: Vec<Finding> = Vec::new();
+        for severity in &over {
+            for fixed in [true, false] {
+                let next = counted.iter().filter(|f| f.severity == *severity && f.fixed.is_some() == fixed);
+                worst.extend(next.take(WORST_SHOWN - worst.len()).map(|f| (*f).clone()));
+            }
+        }
+        let more = relevant - worst.len();
         Some(Failure::OverLimits { counts: limits, worst, more, expired })
     }
 }
