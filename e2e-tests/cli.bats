@@ -159,6 +159,26 @@ setup() {
   diff "$BATS_TEST_TMPDIR/session.yml" e2e-tests/fixtures/pin-session.yml
 }
 
+@test "check: --reports answers cluster lists, recorded as the kwctl session kwctl.bats replays" {
+  run "$RG" check --settings e2e-tests/fixtures/vulnerabilities-settings.yaml \
+    --digests examples/vulnerabilities/digests.yaml --reports examples/vulnerabilities/trivy-reports.yaml \
+    --reports examples/vulnerabilities/sbomscanner-reports.yaml \
+    --record-host-calls "$BATS_TEST_TMPDIR/session.yml" e2e-tests/fixtures/vulnerabilities-review.json
+  echo "$output"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'CVE-2024-3094 critical (fixed in 5.6.1+really5.4.5-1)'* ]]
+  diff "$BATS_TEST_TMPDIR/session.yml" e2e-tests/fixtures/vulnerabilities-session.yml
+}
+
+@test "check --help and -h print the usage" {
+  for flag in --help -h; do
+    run "$RG" check "$flag"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *'registry-guard check [--policy PATH]'* ]]
+    [[ "$output" == *'--now TIME'* ]]
+  done
+}
+
 @test "check: --sigstore answers signature verifications, shown and recorded for kwctl" {
   for case in signatures signatures-unsigned; do
     run "$RG" check --settings examples/signatures/settings.yaml --sigstore examples/signatures/sigstore.yaml \

@@ -88,3 +88,19 @@ kwctl_run() {
   [[ "$output" == *'"allowed":false'* ]]
   [[ "$output" == *'were not verified by signatures[0] (pubKeys: key …IpGTb2a/CCbw): Image verification failed: missing signatures'* ]]
 }
+
+@test "kwctl: vulnerabilities replay the recorded cluster lists of both scanners (context aware)" {
+  # vulnerabilities-session.yml is what `registry-guard check --reports …
+  # --record-host-calls` wrote for this request (cli.bats checks that it
+  # still does): a digest lookup, then !KubernetesListResourceNamespace
+  # exchanges for trivy-operator's and sbomscanner's reports and the ScanJobs.
+  kwctl_run --allow-context-aware --request-path e2e-tests/fixtures/vulnerabilities-review.json \
+    --settings-path e2e-tests/fixtures/vulnerabilities-settings.yaml \
+    --replay-host-capabilities-interactions e2e-tests/fixtures/vulnerabilities-session.yml
+  [ "$status" -eq 0 ]
+  [[ "$output" != *'have not been replayed'* ]]
+  [[ "$output" == *'"allowed":false'* ]]
+  [[ "$output" == *'spec.containers[0].image \"ghcr.io/acme/shop/cart:1.9.0\": its scan report VulnerabilityReport shop/replicaset-cart-5c7b9d8f4-app (trivy-operator), scanned '*' ago, has findings over vulnerabilities.limits: critical 1 of at most 0 (over), high 1 of at most 5; worst: CVE-2024-3094 critical (fixed in 5.6.1+really5.4.5-1)'* ]]
+  # The sbomscanner image passes: its critical finding is VEX not_affected.
+  [[ "$output" != *'containers[1]'* ]]
+}

@@ -37,7 +37,9 @@ kwctl_() {
   [[ "$output" =~ background\ audit\ support:\ +true ]]
   [[ "$output" =~ execution\ mode:\ +kubewarden-wapc ]]
   [[ "$output" =~ protocol\ version:\ +1 ]]
-  [[ "$output" =~ io\.kubewarden\.policy\.hostCapabilities\ +kubewarden/oci/v1/manifest_digest ]]
+  [[ "$output" =~ io\.kubewarden\.policy\.hostCapabilities\ +kubewarden/kubernetes/list_resources_by_namespace,\ kubewarden/oci/v1/manifest_digest ]]
+  # vulnerabilities reads scan reports from the cluster.
+  [[ "$output" =~ context\ aware:\ +true ]]
   [[ "$output" == *"pods/ephemeralcontainers"* ]]
   [[ "$output" == *"serving.knative.dev"* ]]
 }

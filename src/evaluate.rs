@@ -26,6 +26,10 @@
 //!    every rule of the section (labels, age, user). A failed read refuses
 //!    the image, or warns (`onLookupFailure: allow`).
 //!
+//! 7. `vulnerabilities`, for an image admitted so far that its `images`
+//!    match (as pulled): a fresh scan report under the limits, read from the
+//!    cluster (`vulnerability_gate.rs`).
+//!
 //! An image that an `exemptImages` pattern matches (as written, or where a
 //! mirror moved it) skips the registries, images, tags and digests rules of
 //! steps 3 and 5, with a warning naming the exemption; signatures, mirrors,
@@ -48,6 +52,7 @@ use crate::rules::image_config::{ConfigRule, Failure};
 use crate::rules::mirror::Mirrored;
 use crate::rules::signatures::SignatureRule;
 use crate::rules::{self, Pin, Policy, Reason};
+use crate::vulnerability_gate::{Cluster, Verdict};
 
 /// What the policy makes of one found image.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,12 +147,19 @@ pub enum Lookups {
 
 #[inline(never)]
 pub fn evaluate(policy: &Policy<'_>, found: &Found<'_>, host: &mut HostCall<'_>) -> Outcome {
-    evaluate_with(policy, found, Lookups::Made, host)
+    evaluate_with(policy, found, Lookups::Made, &mut Cluster::default(), host)
 }
 
-/// `evaluate`, looking the image up or not.
+/// `evaluate`, looking the image up or not; `cluster` is what the request
+/// has read of the cluster so far (`vulnerabilities`).
 #[inline(never)]
-pub fn evaluate_with(policy: &Policy<'_>, found: &Found<'_>, lookups: Lookups, host: &mut HostCall<'_>) -> Outcome {
+pub fn evaluate_with(
+    policy: &Policy<'_>,
+    found: &Found<'_>,
+    lookups: Lookups,
+    cluster: &mut Cluster<'_>,
+    host: &mut HostCall<'_>,
+) -> Outcome {
     let written = match &found.image {
         Err(problem) => return Outcome::refused(found, None, None, vec![problem.clone()]),
         Ok(written) => written.as_ref(),
@@ -180,7 +192,8 @@ pub fn evaluate_with(policy: &Policy<'_>, found: &Found<'_>, lookups: Lookups, h
         set.find(&source).or_else(|| moved.as_ref().and_then(|(image, _)| set.find(image))).map(str::to_string)
     });
     let item = Subject { found, written, source, moved, exempt, lookups };
-    let mut outcome = image_config(policy, &item, decided(policy, &item, host), host);
+    let outcome = image_config(policy, &item, decided(policy, &item, host), host);
+    let mut outcome = vulnerabilities(policy, &item, outcome, cluster, host);
     if let Some(rule) = &item.exempt
         && outcome.violation.is_none()
     {
@@ -259,13 +272,9 @@ fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcom
     if outcome.violation.is_some() || item.lookups == Lookups::Skipped || !rule.applies_to(item.image()) {
         return outcome;
     }
-    // The image the node will pull: the rewritten one when it changed.
-    let rewritten = outcome.rewrite.as_deref().and_then(|r| Image::parse(r).ok());
+    let rewritten = rewritten(&outcome);
     let pulled = rewritten.as_ref().unwrap_or(item.image());
-    let note = || match &rewritten {
-        Some(_) => Some(format!("pulled as {:?}", shorten(&pulled.written()))),
-        None => item.note(),
-    };
+    let note = || pulled_note(item, rewritten.as_ref());
     match configs_failures(rule, pulled, host) {
         Ok(reasons) if reasons.is_empty() => outcome,
         Ok(reasons) => item.refused(note(), &reasons),
@@ -282,6 +291,54 @@ fn image_config(policy: &Policy<'_>, item: &Subject<'_, '_>, mut outcome: Outcom
             outcome
         }
         Err(failed) => item.refused(note(), &[failed]),
+    }
+}
+
+/// The image the node will pull, when the steps before rewrote it.
+fn rewritten(outcome: &Outcome) -> Option<Image<'_>> {
+    outcome.rewrite.as_deref().and_then(|r| Image::parse(r).ok())
+}
+
+/// The note of a message about the image as pulled.
+fn pulled_note(item: &Subject<'_, '_>, rewritten: Option<&Image<'_>>) -> Option<String> {
+    match rewritten {
+        Some(pulled) => Some(format!("pulled as {:?}", shorten(&pulled.written()))),
+        None => item.note(),
+    }
+}
+
+/// Step 7, `vulnerabilities`, for an image the steps before admitted, as
+/// pulled (`vulnerability_gate.rs`).
+#[inline(never)]
+fn vulnerabilities(
+    policy: &Policy<'_>,
+    item: &Subject<'_, '_>,
+    mut outcome: Outcome,
+    cluster: &mut Cluster<'_>,
+    host: &mut HostCall<'_>,
+) -> Outcome {
+    let Some(rule) = &policy.vulnerabilities else { return outcome };
+    if outcome.violation.is_some() || item.lookups == Lookups::Skipped {
+        return outcome;
+    }
+    let rewritten = rewritten(&outcome);
+    let pulled = rewritten.as_ref().unwrap_or(item.image());
+    if !rule.applies_to(pulled) {
+        return outcome;
+    }
+    let note = pulled_note(item, rewritten.as_ref());
+    match crate::vulnerability_gate::check(rule, pulled, cluster, host, rules::image_config::now()) {
+        Verdict::Pass => outcome,
+        Verdict::Refuse(said) => item.refused(note, &[Reason::Vulnerabilities(said)]),
+        Verdict::Warn(said) => {
+            let shown = subject(&item.found.field, Some(item.written), note.as_deref());
+            let warning = format!("{shown}: {said}");
+            outcome.warning = Some(match outcome.warning.take() {
+                Some(earlier) => format!("{earlier}; {warning}"),
+                None => warning,
+            });
+            outcome
+        }
     }
 }
 

@@ -14,11 +14,13 @@
 //! 4. `rules/`: mirrored (`mirror.rs`) and decided (`rules::decide`, over the
 //!    host, image and tag pattern sets);
 //! 5. `host/`: host capability lookups (`manifest_digest.rs` for pinning,
-//!    `sigstore.rs`, `oci_manifest.rs` and `image_config.rs`), whose
-//!    answers are untrusted input; on an UPDATE, an image that `oldObject`
-//!    holds at the same field is not looked up again (`unchanged_images`,
-//!    `lookupsOnUpdate`);
-//! 6. `evaluate.rs` runs steps 3-5 for one image; `response.rs` answers: a
+//!    `sigstore.rs`, `oci_manifest.rs` and `image_config.rs`, `kubernetes.rs`
+//!    for scan reports), whose answers are untrusted input; on an UPDATE, an
+//!    image that `oldObject` holds at the same field is not looked up again
+//!    (`unchanged_images`, `lookupsOnUpdate`);
+//! 6. `evaluate.rs` runs steps 3-5 for one image (and, for
+//!    `vulnerabilities`, `vulnerability_gate.rs`: scan reports read from the
+//!    cluster, once per request); `response.rs` answers: a
 //!    rejection, an acceptance, or an acceptance with the object's images
 //!    rewritten in place.
 
@@ -29,6 +31,7 @@ pub mod request;
 pub mod response;
 pub mod rules;
 pub mod settings;
+pub mod vulnerability_gate;
 
 /// What a waPC function answers (the same type as `wapc_guest::CallResult`,
 /// defined here so that the playground can build the policy without the
@@ -106,10 +109,13 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
     // own cache. A list, not a HashMap (whose code would cost more than the
     // scan: a request asks a handful of questions, each a network lookup).
     let mut answers: Vec<Exchange> = Vec::new();
+    // Cluster lists are kept, read, by the vulnerability gate (`Cluster`):
+    // megabytes, not copied here.
     let mut ask_once = |operation: &str, question: &[u8]| match answers
         .iter()
         .find(|(op, asked, _)| op == operation && asked == question)
     {
+        _ if operation.starts_with("kubernetes/") => host(operation, question),
         Some((_, _, answer)) => answer.clone(),
         None => {
             let answer = host(operation, question);
@@ -121,10 +127,17 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
         Ok(unchanged) => unchanged,
         Err(e) => return reject(format!("registry-guard cannot read the admission request's oldObject: {e}")),
     };
+    // The object's namespace, where `vulnerabilities` reads scan reports by default.
+    let namespace = match &policy.vulnerabilities {
+        Some(rule) if rule.namespaces.is_empty() && !found.is_empty() => request_namespace(bytes),
+        _ => None,
+    };
+    let mut cluster = vulnerability_gate::Cluster::new(namespace.as_deref());
     let (mut violations, mut warnings, mut edits) = (Vec::new(), Vec::new(), Vec::new());
     for (i, found) in found.iter().enumerate() {
         let lookups = if unchanged.get(i) == Some(&true) { Lookups::Skipped } else { Lookups::Made };
-        let Outcome { violation, rewrite, warning } = evaluate_with(&policy, found, lookups, &mut ask_once);
+        let Outcome { violation, rewrite, warning } =
+            evaluate_with(&policy, found, lookups, &mut cluster, &mut ask_once);
         violations.extend(violation);
         warnings.extend(warning);
         if let Some(rewrite) = rewrite {
@@ -201,6 +214,27 @@ fn unchanged_images(
         .collect())
 }
 
+/// `request.namespace` of a validate payload (a second, shallow pass: the
+/// walker of `request/` does not keep it), `None` when absent or not a
+/// string. The payload was read whole before, so it is valid JSON.
+#[inline(never)]
+fn request_namespace(bytes: &[u8]) -> Option<String> {
+    use host::kubernetes::{object, skip, string};
+    let mut parser = request::json::Parser::new(bytes);
+    let mut namespace = None;
+    let _ = object(&mut parser, "the payload", |key, p| match key {
+        "request" => object(p, "request", |key, p| match key {
+            "namespace" => {
+                namespace = string(p, "request.namespace")?;
+                Ok(())
+            }
+            _ => skip(p),
+        }),
+        _ => skip(p),
+    });
+    namespace
+}
+
 /// One host call of a request: the operation, the question, the answer.
 type Exchange = (String, Vec<u8>, Result<Vec<u8>, String>);
 
@@ -230,3 +264,6 @@ mod image_config_tests;
 
 #[cfg(test)]
 mod update_tests;
+
+#[cfg(test)]
+mod vulnerability_tests;

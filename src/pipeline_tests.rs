@@ -254,7 +254,7 @@ fn invalid_settings_reject_every_request() {
     assert!(!ok);
     assert_eq!(
         message,
-        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate"
+        "registry-guard settings are invalid: unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate, vulnerabilities"
     );
 }
 

@@ -28,6 +28,27 @@ fn module() -> &'static PolicyModule {
     })
 }
 
+/// The time `examples/vulnerabilities` is written for.
+pub const VULNERABILITIES_NOW: &str = "2026-12-01T12:00:00Z";
+
+/// The built policy whose clock reads `VULNERABILITIES_NOW`, with the
+/// runner's fake registry and cluster of `examples/vulnerabilities`
+/// (`check --now … --digests … --reports …`).
+pub fn policy_for_vulnerabilities() -> PolicyInstance {
+    static MODULE: OnceLock<PolicyModule> = OnceLock::new();
+    let module = MODULE.get_or_init(|| {
+        let seconds = registry_guard::rules::image_config::unix_seconds(VULNERABILITIES_NOW).unwrap();
+        PolicyModule::load_at(&policy_path(), seconds).unwrap_or_else(|e| panic!("{e}"))
+    });
+    let read = |file: &str| std::fs::read_to_string(repo_root().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let digests = "examples/vulnerabilities/digests.yaml";
+    let mut host = Host::with_digests(digests, &read(digests)).unwrap_or_else(|e| panic!("{e}"));
+    for file in ["examples/vulnerabilities/trivy-reports.yaml", "examples/vulnerabilities/sbomscanner-reports.yaml"] {
+        host = host.with_reports(file, &read(file)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    module.instantiate_with(Arc::new(host)).unwrap_or_else(|e| panic!("{e}"))
+}
+
 /// A fresh instance of the built policy.
 pub fn policy() -> PolicyInstance {
     module().instantiate().unwrap_or_else(|e| panic!("{e}"))

@@ -414,6 +414,20 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
         lo * 64,
         if memory_ok { "no growth" } else { "GREW (or failed)" }
     ));
+    // The vulnerability gate: measured, not targeted.
+    let fresh_timings = |sides: &[(&PolicyModule, &Arc<Host>, &[u8])], iterations: usize| {
+        let sides: Vec<Side<'_>> =
+            sides.iter().map(|(module, host, payload)| Side { run: Run::Fresh(module, host), payload }).collect();
+        let c = compare(&sides, iterations)?;
+        Ok(c.timings.iter().map(|t| (t.median, t.p99)).collect())
+    };
+    lines.push(String::new());
+    // A policy built without the section (an older build) is still benched.
+    match crate::bench_vulnerabilities::measure(&ours_module, (n / 100).max(20), &fresh_timings) {
+        Ok(section) => lines.extend(section),
+        Err(e) => lines.push(format!("vulnerabilities: not measured: {e}")),
+    }
+    lines.push(String::new());
     lines.push("targets:".into());
     for (ok, target) in &targets {
         lines.push(format!("  {:<6} {target}", verdict(*ok)));

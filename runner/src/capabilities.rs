@@ -12,6 +12,8 @@
 //! - `kubewarden/oci/v1/oci_manifest` and `kubewarden/oci/v1/oci_manifest_config`:
 //!   answered from a YAML file of image configs (single images and
 //!   multi-platform indexes) given with `--image-configs` (see `image_configs.rs`);
+//! - `kubewarden/kubernetes/list_resources_by_namespace`: answered from the
+//!   objects of `--reports` files (`reports.rs`): scan reports and ScanJobs;
 //! - anything else: an error naming the capability.
 //!
 //! A failed lookup reaches the guest as policy-evaluator forwards it
@@ -30,6 +32,7 @@ use std::sync::Mutex;
 use registry_guard::references::image::Image;
 
 use crate::image_configs::FakeConfigs;
+use crate::reports::FakeCluster;
 use crate::sigstore::{FakeSigstore, Request};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -39,6 +42,7 @@ pub const MANIFEST_DIGEST: &str = "kubewarden/oci/v1/manifest_digest";
 pub const VERIFY: &str = "kubewarden/oci/v2/verify";
 pub const MANIFEST_CONFIG: &str = "kubewarden/oci/v1/oci_manifest_config";
 pub const MANIFEST: &str = "kubewarden/oci/v1/oci_manifest";
+pub const LIST_BY_NAMESPACE: &str = "kubewarden/kubernetes/list_resources_by_namespace";
 
 /// What policy-evaluator puts before a callback handler's error when it
 /// hands it to the guest (`Callback evaluation failure: {e:?}`; for an
@@ -80,6 +84,8 @@ pub struct Host {
     sigstore: Option<FakeSigstore>,
     /// `None`: no `--image-configs` file; config lookups fail saying so.
     configs: Option<FakeConfigs>,
+    /// `None`: no `--reports` file; list calls fail saying so.
+    cluster: Option<FakeCluster>,
     /// Capabilities answered with a fixed payload, at once and unrecorded
     /// (the bench's instant host).
     fixed: Vec<(String, Vec<u8>)>,
@@ -141,6 +147,13 @@ impl Host {
         Ok(Host { configs: Some(FakeConfigs::read(source, text)?), ..self })
     }
 
+    /// This host, also answering list calls from the objects of the YAML
+    /// text of a `--reports` file (`source` names it in messages); files add up.
+    pub fn with_reports(mut self, source: &str, text: &str) -> Result<Host, String> {
+        self.cluster.get_or_insert_with(FakeCluster::default).read(source, text)?;
+        Ok(self)
+    }
+
     /// This host, answering every call of `capability` with `payload` at
     /// once, without recording it: a host whose cost is nothing, for the
     /// bench.
@@ -170,6 +183,17 @@ impl Host {
                 Err(e) => (asked(), Err(format!("the request is not an image as a JSON string: {e}")), false),
             },
             VERIFY => (asked(), self.verify(payload), true),
+            LIST_BY_NAMESPACE => match &self.cluster {
+                Some(cluster) => match cluster.list(payload) {
+                    Ok(answer) => (asked(), Ok(answer), true),
+                    Err(e) => (asked(), Err(e), false),
+                },
+                None => (
+                    asked(),
+                    Err("cannot list cluster objects: no --reports file was given to the runner".to_string()),
+                    true,
+                ),
+            },
             MANIFEST_CONFIG | MANIFEST => match serde_json::from_slice::<String>(payload) {
                 Ok(image) => {
                     let result = match &self.configs {
@@ -235,6 +259,21 @@ pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
         OciManifest { image: &'a str },
         OciManifestAndConfig { image: &'a str },
     }
+    // The SDK's request, as the policy sent it, and as the session's
+    // `!KubernetesListResourceNamespace` mapping.
+    #[derive(Serialize, serde::Deserialize)]
+    struct ListResources {
+        api_version: String,
+        kind: String,
+        namespace: String,
+        label_selector: Option<String>,
+        field_selector: Option<String>,
+        field_masks: Option<std::collections::BTreeSet<String>>,
+    }
+    #[derive(Serialize)]
+    enum Kubernetes {
+        KubernetesListResourceNamespace(ListResources),
+    }
     #[derive(Serialize)]
     #[serde(tag = "type")]
     enum Response<'a> {
@@ -253,6 +292,10 @@ pub fn kwctl_session(calls: &[HostCall]) -> Result<String, String> {
             MANIFEST_CONFIG => serde_yaml::to_string(&Oci::OciManifestAndConfig { image: &call.request }),
             MANIFEST => serde_yaml::to_string(&Oci::OciManifest { image: &call.request }),
             VERIFY => serde_yaml::to_string(&Request::parse(call.request.as_bytes())?.for_session()),
+            LIST_BY_NAMESPACE => {
+                let request: ListResources = serde_json::from_str(&call.request).map_err(|e| e.to_string())?;
+                serde_yaml::to_string(&Kubernetes::KubernetesListResourceNamespace(request))
+            }
             other => return Err(format!("kwctl sessions of {other} calls are not written by this runner")),
         }
         .map_err(|e| e.to_string())?;
@@ -273,6 +316,24 @@ pub fn describe(call: &HostCall) -> String {
     };
     // A verification request is a JSON document: its kind and image say
     // what was asked.
+    if call.capability == LIST_BY_NAMESPACE {
+        let request: Value = serde_json::from_str(&call.request).unwrap_or(Value::Null);
+        let answer = match &call.answer {
+            Answer::Payload(payload) => {
+                let items =
+                    serde_json::from_str::<Value>(payload).ok().and_then(|v| v["items"].as_array().map(Vec::len));
+                format!("{} items ({} bytes)", items.unwrap_or_default(), payload.len())
+            }
+            Answer::Error(e) => format!("error: {e}"),
+        };
+        return format!(
+            "{} {} {} in {} → {answer}",
+            call.capability,
+            request["api_version"].as_str().unwrap_or_default(),
+            request["kind"].as_str().unwrap_or_default(),
+            request["namespace"].as_str().unwrap_or_default()
+        );
+    }
     let asked = match Request::parse(call.request.as_bytes()) {
         Ok(request) if call.capability == VERIFY => {
             let kind =
@@ -368,5 +429,34 @@ mod tests {
              - type: Exchange\n  request: |\n    !OciManifestDigest\n    image: quay.io/team/app:2\n  response:\n    type: Error\n    message: 'unauthorized: authentication required'\n"
         );
         assert_eq!(session, expected);
+    }
+
+    #[test]
+    fn list_calls_are_answered_from_reports_and_written_as_kwctl_replays_them() {
+        let reports = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: aquasecurity.github.io/v1alpha1, kind: VulnerabilityReport, metadata: {name: r, namespace: shop}}\n";
+        let host = Host::default().with_reports("reports.yaml", reports).unwrap();
+        let request = r#"{"api_version":"aquasecurity.github.io/v1alpha1","kind":"VulnerabilityReport","namespace":"shop","label_selector":null,"field_selector":null,"field_masks":["metadata.name","kind"]}"#;
+        let answer =
+            host.answer("kubewarden", "kubernetes", "list_resources_by_namespace", request.as_bytes()).unwrap();
+        assert_eq!(
+            String::from_utf8(answer).unwrap(),
+            r#"{"apiVersion":"aquasecurity.github.io/v1alpha1","items":[{"kind":"VulnerabilityReport","metadata":{"name":"r"}}],"kind":"VulnerabilityReportList","metadata":{}}"#
+        );
+        let calls = host.take_calls();
+        assert_eq!(
+            describe(&calls[0]),
+            "kubewarden/kubernetes/list_resources_by_namespace aquasecurity.github.io/v1alpha1 VulnerabilityReport in shop → 1 items (160 bytes)"
+        );
+        let session = kwctl_session(&calls).unwrap();
+        assert!(
+            session.starts_with(
+                "- type: Exchange\n  request: |\n    !KubernetesListResourceNamespace\n    api_version: aquasecurity.github.io/v1alpha1\n    kind: VulnerabilityReport\n    namespace: shop\n    label_selector: null\n    field_selector: null\n    field_masks:\n    - kind\n    - metadata.name\n"
+            ),
+            "{session}"
+        );
+        // Without --reports, a list call is a failed lookup saying so.
+        let error =
+            Host::default().answer("kubewarden", "kubernetes", "list_resources_by_namespace", request.as_bytes());
+        assert!(error.unwrap_err().contains("no --reports file was given"));
     }
 }

@@ -77,6 +77,16 @@ impl PolicyModule {
         Self::from_bytes(&bytes).map_err(|HostError(e)| HostError(format!("{}: {e}", path.display())))
     }
 
+    /// Reads and compiles a `.wasm` file whose WASI clock reads
+    /// `unix_seconds` (`check --now`; see `clock.rs`).
+    pub fn load_at(path: &Path, unix_seconds: i64) -> Result<Self, HostError> {
+        let bytes =
+            std::fs::read(path).map_err(|e| HostError(format!("cannot read policy {}: {e}", path.display())))?;
+        let bytes = crate::clock::fixed_clock(&bytes, unix_seconds)
+            .map_err(|e| HostError(format!("{}: cannot fix its clock: {e}", path.display())))?;
+        Self::from_bytes(&bytes).map_err(|HostError(e)| HostError(format!("{}: {e}", path.display())))
+    }
+
     /// Compiles a module held in memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, HostError> {
         Self::from_bytes_with_memory_limit(bytes, MAX_MEMORY)

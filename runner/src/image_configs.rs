@@ -6,7 +6,7 @@
 //! ```yaml
 //! registry.corp.example/app:1.4:
 //!   digest: sha256:…          # optional (a made-up one otherwise); also answers app@sha256:…
-//!   created: 2025-01-03T10:00:00Z   # or `age: 30d`: that long before now, by this machine's clock
+//!   created: 2025-01-03T10:00:00Z   # or `age: 30d`: that long before now (this machine's clock, or `--now`)
 //!   user: "65532"
 //!   labels: {org.opencontainers.image.source: https://github.com/acme/app}
 //! quay.io/private/app:2:
@@ -33,8 +33,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::clock::now;
 use registry_guard::references::image::Image;
-use registry_guard::rules::image_config::{now, parse_age, rfc3339};
+use registry_guard::rules::image_config::{parse_age, rfc3339};
 use serde_json::json;
 
 #[derive(Debug)]

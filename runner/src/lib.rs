@@ -5,6 +5,8 @@
 //! - `capabilities`: the host capabilities it answers (a fake registry for
 //!   manifest digests, `sigstore` for signatures, `image_configs` for image
 //!   configs), recorded;
+//! - `reports`: a fake cluster of scan reports, for list calls;
+//! - `clock`: `--now`, the policy's clock fixed;
 //! - `patch`: the JSON patch between an object and its mutation;
 //! - `manifests`: reads YAML/JSON documents from files, folders, stdin;
 //! - `admission`: wraps objects into AdmissionRequests, answers into
@@ -19,9 +21,12 @@
 pub mod admission;
 #[cfg(feature = "host")]
 pub mod bench;
+#[cfg(feature = "host")]
+pub mod bench_vulnerabilities;
 pub mod capabilities;
 #[cfg(feature = "host")]
 pub mod check;
+pub mod clock;
 pub mod embedded;
 #[cfg(feature = "host")]
 pub mod host;
@@ -32,6 +37,7 @@ pub mod manifests;
 pub mod patch;
 #[cfg(feature = "host")]
 pub mod report;
+pub mod reports;
 pub mod sigstore;
 
 use std::path::PathBuf;

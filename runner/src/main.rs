@@ -17,12 +17,12 @@ registry-guard: check Kubernetes manifests against the registry-guard policy, of
 
 Usage:
   registry-guard check [--policy PATH] [--settings FILE] [--digests FILE] [--sigstore FILE] [--image-configs FILE]
-                       [--format text|json|github|junit] [--quiet]
+                       [--reports FILE]... [--now TIME] [--format text|json|github|junit] [--quiet]
                        [--show-mutation] [--show-host-calls] [--record-host-calls FILE] INPUT...
   registry-guard settings [--policy PATH] FILE
   registry-guard import [--partial] [--as-policy NAME] FILE...
   registry-guard bench [--policy PATH] [--baseline PATH] [--accept-all PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
-  registry-guard help
+  registry-guard help (or COMMAND --help, COMMAND -h)
 
 INPUT is a manifest file (YAML or JSON, several documents allowed, List kinds
 unpacked), a folder of them, or - for standard input. An AdmissionReview or
@@ -49,8 +49,15 @@ Options:
                     answer the policy's image config lookups (imageConfig) from this
                     YAML file of `image: {digest, created|age, user, labels}` or
                     `image: {error: message}`; `age: 30d` means built 30 days before
-                    now (this runner cannot set the policy's clock, so no --now);
-                    images not in it are answered: manifest unknown
+                    now (the runner's clock, or --now); images not in it are
+                    answered: manifest unknown
+  --reports FILE    answer the policy's cluster lookups (vulnerabilities) from this
+                    YAML file, such as `kubectl get vulnerabilityreports -A -o yaml`
+                    writes (trivy-operator's or sbomscanner's reports; sbomscanner's
+                    ScanJobs too, for scan times); repeat it for several files
+  --now TIME        the policy's clock (an RFC 3339 time, such as 2026-12-01T00:00:00Z)
+                    for every time rule (imageConfig.maxAge, vulnerabilities.maxAge
+                    and exceptions' expires), so that checks are deterministic
   --show-mutation   print the JSON patch of every object the policy mutated
   --show-host-calls print every host capability call and its answer
   --record-host-calls FILE
@@ -110,6 +117,9 @@ struct Options {
     digests: Option<String>,
     sigstore: Option<String>,
     image_configs: Option<String>,
+    reports: Vec<String>,
+    now: Option<String>,
+    help: bool,
     show_mutation: bool,
     show_host_calls: bool,
     record_host_calls: Option<PathBuf>,
@@ -137,6 +147,9 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
             "--digests" => options.digests = Some(value("--digests")?),
             "--sigstore" => options.sigstore = Some(value("--sigstore")?),
             "--image-configs" => options.image_configs = Some(value("--image-configs")?),
+            "--reports" => options.reports.push(value("--reports")?),
+            "--now" => options.now = Some(value("--now")?),
+            "--help" | "-h" => options.help = true,
             "--record-host-calls" => options.record_host_calls = Some(PathBuf::from(value("--record-host-calls")?)),
             "--show-mutation" => options.show_mutation = true,
             "--show-host-calls" => options.show_host_calls = true,
@@ -174,6 +187,10 @@ fn run(args: &[String]) -> Result<u8, Fatal> {
             println!("{USAGE}");
             Ok(0)
         }
+        "check" | "settings" | "import" | "bench" if parse_options(rest)?.help => {
+            println!("{USAGE}");
+            Ok(0)
+        }
         "check" => run_check(parse_options(rest)?),
         "settings" => run_settings(parse_options(rest)?),
         "import" => run_import(parse_options(rest)?),
@@ -183,6 +200,16 @@ fn run(args: &[String]) -> Result<u8, Fatal> {
 }
 
 fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
+    // Before the fake registry's files are read: their `age`s count from it.
+    let now = match &options.now {
+        None => None,
+        Some(now) => {
+            let seconds = registry_guard::rules::image_config::unix_seconds(now)
+                .ok_or_else(|| Fatal(format!("--now {now:?} is not an RFC 3339 time (2026-12-01T00:00:00Z)")))?;
+            registry_guard_runner::clock::set(seconds);
+            Some(seconds)
+        }
+    };
     let read = |file: &str| std::fs::read_to_string(file).map_err(|e| Fatal(format!("{file}: cannot read: {e}")));
     let mut host = match &options.digests {
         Some(file) => Host::with_digests(file, &read(file)?)?,
@@ -194,6 +221,9 @@ fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
     if let Some(file) = &options.sigstore {
         host = host.with_sigstore(file, &read(file)?)?;
     }
+    for file in &options.reports {
+        host = host.with_reports(file, &read(file)?)?;
+    }
     let path = options.policy.clone().unwrap_or_else(default_policy_path);
     if !path.exists() {
         return Err(Fatal(format!(
@@ -201,7 +231,11 @@ fn instance(options: &Options) -> Result<PolicyInstance, Fatal> {
             path.display()
         )));
     }
-    Ok(PolicyModule::load(&path)?.instantiate_with(Arc::new(host))?)
+    let module = match now {
+        None => PolicyModule::load(&path)?,
+        Some(seconds) => PolicyModule::load_at(&path, seconds)?,
+    };
+    Ok(module.instantiate_with(Arc::new(host))?)
 }
 
 /// `import`: other engines' image policies as registry-guard settings.

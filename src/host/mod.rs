@@ -8,26 +8,36 @@
 //! - `oci_manifest.rs`: `kubewarden/oci/v1/oci_manifest`, whether an image
 //!   is one image or an index of platforms (`imageConfig`);
 //! - `image_config.rs`: `kubewarden/oci/v1/oci_manifest_config`, what one
-//!   image's OCI config says (`imageConfig`).
+//!   image's OCI config says (`imageConfig`);
+//! - `kubernetes.rs`: `kubewarden/kubernetes/list_resources_by_namespace`,
+//!   the objects of one kind in one namespace (`vulnerabilities`), read by
+//!   `vulnerability_reports.rs`.
 //!
 //! Every call goes through a `HostCall`: the Kubewarden host in `validate`
 //! (`wapc`), a fake in tests and fuzzing, always wrapped by `lib.rs` so that
 //! one request asks each distinct question once.
 
 pub mod image_config;
+pub mod kubernetes;
 pub mod manifest_digest;
 pub mod oci_manifest;
 pub mod sigstore;
+pub mod vulnerability_reports;
 
 /// One call of a `kubewarden/oci` capability: `(operation, payload)` (such as
 /// `("v1/manifest_digest", "\"nginx:1\"")`) → the answer's bytes, or the
-/// host's error message.
+/// host's error message. A `kubewarden/kubernetes` capability's operation
+/// is written with its namespace (`kubernetes/list_resources_by_namespace`).
 pub type HostCall<'h> = dyn FnMut(&str, &[u8]) -> Result<Vec<u8>, String> + 'h;
 
 /// The Kubewarden host, through waPC.
 #[cfg(feature = "wapc")]
 pub fn wapc(operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
-    kubewarden_policy_sdk::wapc_guest::host_call("kubewarden", "oci", operation, payload)
+    let (namespace, operation) = match operation.strip_prefix("kubernetes/") {
+        Some(operation) => ("kubernetes", operation),
+        None => ("oci", operation),
+    };
+    kubewarden_policy_sdk::wapc_guest::host_call("kubewarden", namespace, operation, payload)
         .map_err(|e| host_error(&e.to_string()))
 }
 

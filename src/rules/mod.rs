@@ -13,6 +13,7 @@ pub mod mirror;
 pub mod signatures;
 pub mod str_map;
 pub mod tag_pattern;
+pub mod vulnerabilities;
 
 use std::fmt;
 
@@ -55,6 +56,8 @@ pub struct Policy<'s> {
     pub exempt: Option<ImageSet<'s>>,
     /// `imageConfig`: rules on the image's own config.
     pub image_config: Option<ConfigRule<'s>>,
+    /// `vulnerabilities`: a fresh scan report under limits.
+    pub vulnerabilities: Option<vulnerabilities::VulnerabilityRule<'s>>,
     /// `imageFields`: where custom resources keep images.
     pub image_fields: Vec<FieldRule<'s>>,
     /// `lookupsOnUpdate`: which images of an UPDATE are looked up.
@@ -91,7 +94,10 @@ pub enum Pin {
 impl Policy<'_> {
     /// The settings make host lookups (pinning, signatures, image configs).
     pub fn looks_up(&self) -> bool {
-        self.pin != Pin::Never || !self.signatures.is_empty() || self.image_config.is_some()
+        self.pin != Pin::Never
+            || !self.signatures.is_empty()
+            || self.image_config.is_some()
+            || self.vulnerabilities.is_some()
     }
 
     /// The settings can change objects (pinning or mirrors). Without them the
@@ -159,6 +165,8 @@ pub enum Reason {
         rule: String,
         error: String,
     },
+    /// The `vulnerabilities` gate refused the image: what it found, said.
+    Vulnerabilities(String),
 }
 
 impl fmt::Display for Reason {
@@ -203,6 +211,7 @@ impl fmt::Display for Reason {
             Reason::NotSigned { reference, rule, error } => {
                 write!(f, "the signatures of {reference:?} were not verified by {rule}: {error}")
             }
+            Reason::Vulnerabilities(said) => f.write_str(said),
         }
     }
 }

@@ -17,7 +17,7 @@
 
 use super::{Document, Map, Reader, describe, get};
 use crate::rules::glob::Glob;
-use crate::rules::image_config::{ConfigRule, LabelRule, PlatformPattern, parse_age};
+use crate::rules::image_config::{ConfigRule, LabelRule, PlatformPattern};
 use crate::rules::image_pattern::ImageSet;
 
 const KEYS: &[&str] = &["images", "labels", "maxAge", "user", "onLookupFailure", "platforms"];
@@ -39,21 +39,7 @@ impl Reader {
             rule.require = self.label_rules(labels, "require");
             rule.reject = self.label_rules(labels, "reject");
         }
-        match get(section, "maxAge") {
-            None | Some(Document::Null) => {}
-            Some(Document::String(age)) => match parse_age(age) {
-                Ok(seconds) => rule.max_age = Some((seconds, age.as_ref())),
-                Err(why) => self.error("imageConfig.maxAge", why),
-            },
-            Some(Document::Number(n)) => self.error(
-                "imageConfig.maxAge",
-                format_args!("the number {n} has no unit; write it as \"{n}d\", \"{n}h\", \"{n}m\" or \"{n}s\""),
-            ),
-            Some(other) => self.error(
-                "imageConfig.maxAge",
-                format_args!("expected an age such as 90d (s, m, h or d), found {}", describe(other)),
-            ),
-        }
+        rule.max_age = self.max_age("imageConfig.maxAge", get(section, "maxAge"));
         if let Some(user) = get(section, "user")
             && let Some(user) = self.object("imageConfig.user", user, USER_KEYS)
         {

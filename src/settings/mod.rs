@@ -32,6 +32,7 @@ use crate::rules::tag_pattern::TagSet;
 mod image_config;
 mod image_fields;
 mod signatures;
+mod vulnerabilities;
 use crate::rules::{LookupsOnUpdate, Pin, Policy, Section};
 
 /// The settings errors, each prefixed with its path.
@@ -114,6 +115,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "imageConfig",
     "exemptImages",
     "lookupsOnUpdate",
+    "vulnerabilities",
 ];
 const LIST_KEYS: &[&str] = &["allow", "reject"];
 const DIGEST_KEYS: &[&str] = &["require", "pin"];
@@ -166,6 +168,9 @@ impl Reader {
         policy.exempt = self.exempt_images(get(root, "exemptImages"));
         if let Some(section) = get(root, "imageConfig") {
             policy.image_config = self.image_config(section);
+        }
+        if let Some(section) = get(root, "vulnerabilities") {
+            policy.vulnerabilities = self.vulnerabilities(section);
         }
         if let Some(fields) = get(root, "imageFields") {
             policy.image_fields = self.image_fields(fields);
@@ -373,6 +378,32 @@ impl Reader {
         Some(set)
     }
 
+    /// An age such as `90d` or `168h` (s, m, h or d) at `path`: in seconds,
+    /// and as written; `None` when absent, null or invalid.
+    fn max_age<'d>(&mut self, path: &str, value: Option<&'d Document<'_>>) -> Option<(u64, &'d str)> {
+        match value {
+            None | Some(Document::Null) => None,
+            Some(Document::String(age)) => match crate::rules::image_config::parse_age(age) {
+                Ok(seconds) => Some((seconds, age.as_ref())),
+                Err(why) => {
+                    self.error(path, why);
+                    None
+                }
+            },
+            Some(Document::Number(n)) => {
+                self.error(
+                    path,
+                    format_args!("the number {n} has no unit; write it as \"{n}d\", \"{n}h\", \"{n}m\" or \"{n}s\""),
+                );
+                None
+            }
+            Some(other) => {
+                self.error(path, format_args!("expected an age such as 90d (s, m, h or d), found {}", describe(other)));
+                None
+            }
+        }
+    }
+
     fn boolean(&mut self, path: &str, value: Option<&Document>) -> bool {
         match value {
             None | Some(Document::Null) => false,
@@ -451,7 +482,7 @@ mod tests {
         assert_eq!(
             errors(json!({"registry": {"allow": ["a.io"]}})),
             [
-                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate"
+                "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate, vulnerabilities"
             ]
         );
         assert_eq!(

@@ -31,9 +31,9 @@ fn kwctl_inspect_shows_metadata_yml() {
     for field in ["rules", "mutating", "backgroundAudit", "executionMode"] {
         assert_eq!(inspected[field], metadata[field], "kwctl inspect: {field}");
     }
-    // metadata.yml's `contextAware: false` is not a field kwctl knows; what
-    // it keeps is the (empty) list of resources the policy may read.
-    assert_eq!(inspected["contextAwareResources"], serde_json::json!([]));
+    // metadata.yml's `contextAware` is not a field kwctl knows; what it
+    // keeps is the list of resources the policy may read (`vulnerabilities`).
+    assert_eq!(inspected["contextAwareResources"], metadata["contextAwareResources"]);
     let annotations = &inspected["annotations"];
     for (key, value) in metadata["annotations"].as_object().unwrap() {
         assert_eq!(&annotations[key], value, "kwctl inspect: annotation {key}");

@@ -19,4 +19,5 @@ mod settings;
 mod signatures;
 mod upstream;
 mod upstream_examples;
+mod vulnerabilities;
 mod workloads;

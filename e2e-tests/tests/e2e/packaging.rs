@@ -34,6 +34,11 @@ fn artifacthub_package_is_in_step_with_metadata() {
     assert_eq!(capabilities, annotation("io.kubewarden.policy.hostCapabilities"), "host capabilities");
     assert!(capabilities.contains("kubewarden/oci/v2/verify"), "signatures need v2/verify");
     assert!(capabilities.contains("kubewarden/oci/v1/oci_manifest_config"), "imageConfig needs oci_manifest_config");
+    assert!(
+        capabilities.contains("kubewarden/kubernetes/list_resources_by_namespace"),
+        "vulnerabilities needs list_resources_by_namespace"
+    );
+    assert_eq!(context_aware, "true", "vulnerabilities reads the cluster");
     let questions = std::fs::read_to_string(repo_root().join("questions-ui.yml")).unwrap();
     assert_eq!(package["annotations"]["kubewarden/questions-ui"].as_str(), Some(questions.as_str()));
 }
@@ -95,6 +100,7 @@ fn questions_ui_covers_every_setting() {
         "imageConfig",
         "exemptImages",
         "lookupsOnUpdate",
+        "vulnerabilities",
     ] {
         assert!(variables.iter().any(|v| v == setting), "questions-ui.yml lacks {setting}");
     }

@@ -4,12 +4,14 @@
 //! `rewrite: image => image` accepted and rewritten, `warn: image` accepted
 //! unchanged with a warning; digests come from examples/mutation/digests.yaml,
 //! signatures from examples/signatures/sigstore.yaml, image configs from
-//! examples/image-config/image-configs.yaml);
+//! examples/image-config/image-configs.yaml; for `vulnerabilities`
+//! settings, digests and scan reports from examples/vulnerabilities, at the
+//! time those are written for);
 //! every ```yaml settings-invalid block must be refused with the message its
 //! `<!-- error: … -->` line quotes; every ClusterAdmissionPolicy (```yaml
 //! policy) must carry valid settings, and be mutating exactly when they mutate.
 
-use registry_guard_e2e::{pod, policy, policy_with_files, repo_root, request};
+use registry_guard_e2e::{pod, policy, policy_for_vulnerabilities, policy_with_files, repo_root, request};
 use serde_json::Value;
 
 const DIGESTS: &str = "examples/mutation/digests.yaml";
@@ -87,8 +89,11 @@ fn expectation(text: &str) -> Expectation {
 /// The policy's answer for a Pod running `image`, with the README's digests
 /// and signatures.
 fn respond(settings: &Value, image: &str) -> registry_guard_runner::host::ValidationResponse {
-    policy_with_files(Some(DIGESTS), Some(SIGSTORE), Some(CONFIGS))
-        .validate(&request("CREATE", &pod(&[image])), settings)
+    let policy = match settings.get("vulnerabilities") {
+        Some(_) => policy_for_vulnerabilities(),
+        None => policy_with_files(Some(DIGESTS), Some(SIGSTORE), Some(CONFIGS)),
+    };
+    policy.validate(&request("CREATE", &pod(&[image])), settings)
 }
 
 fn rewritten_image(response: &registry_guard_runner::host::ValidationResponse) -> Option<&str> {

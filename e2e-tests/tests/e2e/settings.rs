@@ -15,7 +15,7 @@ fn each_kind_of_settings_error_names_its_setting() {
     let cases: Vec<(Value, &str)> = vec![
         (
             json!({"registry": {"allow": ["a.io"]}}),
-            "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate",
+            "unknown setting \"registry\"; expected one of: registries, images, tags, digests, mirrors, signatures, modifyImagesWithDigest, imageFields, imageConfig, exemptImages, lookupsOnUpdate, vulnerabilities",
         ),
         (
             json!({"registries": {"allowed": ["a.io"]}}),
