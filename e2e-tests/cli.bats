@@ -1,6 +1,9 @@
 #!/usr/bin/env bats
 # The registry-guard command line, as a user runs it (needs `make policy.wasm runner`).
 
+# `run --separate-stderr` needs bats 1.5 (Debian ships 1.8).
+bats_require_minimum_version 1.5.0
+
 setup() {
   cd "$BATS_TEST_DIRNAME/.."
   RG="${REGISTRY_GUARD_BIN:-$PWD/target/debug/registry-guard}"
