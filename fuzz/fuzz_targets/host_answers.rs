@@ -1,6 +1,7 @@
 //! Host answers are untrusted input (a registry or a verifier wrote them):
 //! with signatures, pinning and imageConfig on, every v2/verify,
-//! manifest_digest, oci_manifest and oci_manifest_config question gets fuzzed bytes or a
+//! manifest_digest, oci_manifest and oci_manifest_config question, and the
+//! vulnerability gate's Kubernetes list lookups, get fuzzed bytes or a
 //! fuzzed error. `validate` must answer; an
 //! image may only be rewritten to a digest the grammar accepts; a rejection
 //! never carries a mutation; and nothing is accepted unverified unless the
@@ -29,6 +30,7 @@ fuzz_target!(|case: Case| {
         "signatures": [{"image": "ghcr.io/acme/*", "pubKeys": [KEY]}, {"image": "docker.io/library/*", "pubKeys": [KEY]}],
         "digests": {"pin": if case.pin { "required" } else { "never" }},
         "imageConfig": {"maxAge": "90d", "user": {"nonRoot": true}, "labels": {"require": {"a": "*"}}},
+        "vulnerabilities": {"namespaces": ["prod"], "limits": {"critical": 0}},
     });
     let mut images = case.images.clone();
     images.extend(["ghcr.io/acme/app:1".to_string(), "nginx".to_string()]);
