@@ -11,7 +11,8 @@
 # - private: TLS from a CA made here (`source_authorities`) and basic auth
 #   (htpasswd; credentials in a Docker config.json);
 # - broken: a server that answers 500 to everything;
-# - hanging: a server that accepts and never answers (started by its test).
+# - hanging: a server that accepts and never answers (started by its test);
+# - lying: a server that answers one image whatever digest is asked.
 #
 # Skipped where docker-registry, kwctl or policy-server is missing; under
 # CI=true a missing tool fails the run instead (.ci/run installs
@@ -28,8 +29,9 @@ setup_file() {
   export WORK="$BATS_FILE_TMPDIR/registry"
   mkdir -p "$WORK/public" "$WORK/private" "$WORK/docker" "$WORK/home"
   local fixtures=e2e-tests/registry/fixtures.py ports
-  ports=$(ps_load free-ports 4)
-  read -r PUBLIC_PORT PRIVATE_PORT BROKEN_PORT HANGING_PORT <<<"$ports"
+  ports=$(ps_load free-ports 5)
+  read -r PUBLIC_PORT PRIVATE_PORT BROKEN_PORT HANGING_PORT LYING_PORT <<<"$ports"
+  export LYING="127.0.0.1:$LYING_PORT"
   export PUBLIC="127.0.0.1:$PUBLIC_PORT" PRIVATE="127.0.0.1:$PRIVATE_PORT" BROKEN="127.0.0.1:$BROKEN_PORT"
   export HANGING="127.0.0.1:$HANGING_PORT" HANGING_PORT
 
@@ -54,6 +56,8 @@ setup_file() {
   echo $! >>"$WORK/pids"
   python3 "$fixtures" fake-registry --port "$BROKEN_PORT" --mode 500 --max-seconds 900 3>&- &
   echo $! >>"$WORK/pids"
+  python3 "$fixtures" fake-registry --port "$LYING_PORT" --mode lie --max-seconds 900 3>&- &
+  echo $! >>"$WORK/pids"
   local i
   for i in $(seq 50); do
     curl -sf -o /dev/null "http://$PUBLIC/v2/" &&
@@ -67,7 +71,7 @@ setup_file() {
     >"$WORK/private.json"
 
   cat >"$WORK/sources.yml" <<EOF
-insecure_sources: ["$PUBLIC", "$BROKEN", "$HANGING"]
+insecure_sources: ["$PUBLIC", "$BROKEN", "$HANGING", "$LYING"]
 source_authorities:
   "$PRIVATE":
     - type: Path
@@ -229,6 +233,16 @@ digest() {
   kwctl_registry '{"imageConfig": {"maxAge": "30d"}}' "$BATS_TEST_TMPDIR/r.json"
   [ "$(field allowed)" = false ]
   [[ "$(field message)" == "spec.containers[0].image \"$BROKEN/acme/app:1\": its image config could not be read (imageConfig.onLookupFailure: reject): \"$BROKEN/acme/app:1\": "* ]]
+}
+
+@test "registry: a registry that answers another digest's manifest for an image named by digest is a denial" {
+  local asked=sha256:1111111111111111111111111111111111111111111111111111111111111111
+  review "$BATS_TEST_TMPDIR/r.json" "$LYING/acme/app@$asked"
+  kwctl_registry '{"imageConfig": {"user": {"nonRoot": true}}}' "$BATS_TEST_TMPDIR/r.json"
+  [ "$(field allowed)" = false ]
+  [[ "$(field message)" == "spec.containers[0].image \"$LYING/acme/app@$asked\": its image config could not be read (imageConfig.onLookupFailure: reject): \"$LYING/acme/app@$asked\": Fail to interact with OCI registry: Digest error: Invalid digest. Expected $asked, got sha256:"* ]]
+  # The host checks the manifest's digest itself; the policy checks again
+  # that each config answer is for the digest it asked (unit tests).
 }
 
 # Through policy-server: `post POLICY REVIEW`.

@@ -11,7 +11,8 @@ loopback, and prints what it pushed as JSON (digests the tests expect).
     fixtures.py trust-root DIR    a Sigstore trust config (DIR/trust-config.json) for offline hosts
     fixtures.py registry-config   a docker-registry config (see --help)
     fixtures.py fake-registry     a registry that answers 500, or never answers
-                                  (--mode 500|hang, --touch FILE: hang notes each request)
+                                  (--mode 500|hang|lie, --touch FILE: hang notes each request;
+                                  lie serves one image whatever digest is asked)
 
 Images (all under acme/ on the registry given):
 - oci-single:1       OCI image manifest; config linux/amd64, user 65532,
@@ -312,11 +313,41 @@ def registry_config(args):
     print("\n".join(lines))
 
 
+# What the lying registry serves for every manifest and blob asked for: a
+# valid image, whatever digest was asked (so an image named by digest gets
+# another digest's manifest).
+LYING_CONFIG = json.dumps({"architecture": "amd64", "os": "linux", "config": {"User": "65532"},
+                           "created": "2026-01-01T00:00:00Z",
+                           "rootfs": {"type": "layers", "diff_ids": []}}, separators=(",", ":")).encode()
+LYING_MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                             "config": {"mediaType": OCI_CONFIG, "digest": sha256(LYING_CONFIG),
+                                        "size": len(LYING_CONFIG)},
+                             "layers": []}, separators=(",", ":")).encode()
+
+
 class Fake(http.server.BaseHTTPRequestHandler):
     mode = "500"
     touch = None
 
+    def lie(self):
+        if "/manifests/" in self.path:
+            body, media_type = LYING_MANIFEST, OCI_MANIFEST
+        elif "/blobs/" in self.path:
+            body, media_type = LYING_CONFIG, OCI_CONFIG
+        else:
+            body, media_type = b"{}", "application/json"
+        self.send_response(200)
+        self.send_header("Content-Type", media_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Docker-Content-Digest", sha256(body))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
     def do_GET(self):  # noqa: N802 (the standard library's name)
+        if self.mode == "lie":
+            self.lie()
+            return
         if self.mode == "hang":
             # Accept, read the request, say so in the touch file, and never
             # answer (bounded: the test stops this process, which closes the
@@ -386,7 +417,7 @@ def main():
     p.set_defaults(run=registry_config)
     p = sub.add_parser("fake-registry")
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--mode", choices=["500", "hang"], required=True)
+    p.add_argument("--mode", choices=["500", "hang", "lie"], required=True)
     p.add_argument("--max-seconds", type=float, default=300)
     p.add_argument("--touch", help="hang: append each request's path to this file")
     p.set_defaults(run=fake_registry)
