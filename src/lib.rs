@@ -89,7 +89,7 @@ pub fn validate_on(bytes: &[u8], host: &mut HostCall<'_>) -> CallResult {
     }
     // Read and compiled on every request: a PolicyServer evaluates each
     // request in a fresh instance, so nothing kept here would be seen again.
-    let policy = match settings::compile_payload_settings(payload.settings.as_ref(), payload.found.len()) {
+    let policy = match settings::compile_payload_settings(payload.settings.as_ref(), &payload.found) {
         Ok(policy) => policy,
         Err(e) => return reject(format!("registry-guard settings are invalid: {e}")),
     };

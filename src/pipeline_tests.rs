@@ -585,3 +585,69 @@ fn a_policy_group_member_that_is_not_a_mapping_is_refused_naming_it() {
         "spec.policies.initContainers: expected a policy of the group (a mapping with a module), found a list"
     );
 }
+
+/// Long registry lists are compiled lazily on `validate` (only the rules
+/// that can match the request's registries: `settings::RequestHosts`). The
+/// verdict and message must be those of the same list compiled whole, which
+/// `mirrors: []` forces (a mirror may change the registry, so laziness is
+/// off): every kind of rule, at the start, middle and end of a list long
+/// enough to be lazy, for matching and non-matching images.
+#[test]
+fn long_registry_lists_decide_as_if_compiled_whole() {
+    let rules = [
+        "registry.corp.example",
+        "Registry.Corp.Example",
+        "ports.example:5000",
+        "ports.example:*",
+        "*.team.example",
+        "*.TEAM.example",
+        "*.example",
+        "*",
+        "*:*",
+        "[::1]:5000",
+        "[0:0::1]:5000",
+        "quay.io:443",
+        "index.docker.io",
+        "docker.io",
+        "regi?try.corp.example",
+        "registry-7.corp.internal",
+    ];
+    let images = [
+        "registry.corp.example/a:1",
+        "ports.example:5000/x:1",
+        "a.b.team.example/x:1",
+        "[::1]:5000/x:1",
+        "quay.io/x:1",
+        "busybox:1",
+        "evil.com/x:1",
+        "registry-7.corp.internal/x:1",
+        "registry-8.corp.internal/x:1",
+    ];
+    let filler: Vec<String> = (0..40).map(|i| format!("registry-{i}.corp.internal")).collect();
+    for rule in rules {
+        for at in [0, 20, 40] {
+            let mut list: Vec<Value> = filler.iter().map(|r| json!(r)).collect();
+            list.insert(at, json!(rule));
+            for which in ["allow", "reject"] {
+                let lazy = json!({"registries": {which: list}});
+                let whole = json!({"registries": {which: list}, "mirrors": []});
+                for image in images {
+                    let object = pod(&[image, "registry-3.corp.internal/y:2"]);
+                    assert_eq!(
+                        evaluate(lazy.clone(), "CREATE", object.clone()),
+                        evaluate(whole.clone(), "CREATE", object),
+                        "{which} with {rule:?} at {at}, image {image:?}"
+                    );
+                }
+            }
+        }
+    }
+    // And the message names the list as written, lazily compiled or not.
+    let list: Vec<Value> = filler.iter().map(|r| json!(r)).collect();
+    let (ok, message) = evaluate(json!({"registries": {"allow": list}}), "CREATE", pod(&["evil.com/x:1"]));
+    assert!(!ok);
+    assert!(
+        message.ends_with("registries.allow: registry-0.corp.internal, registry-1.corp.internal, registry-2.corp.internal, registry-3.corp.internal, registry-4.corp.internal, … and 35 more)"),
+        "{message}"
+    );
+}

@@ -912,7 +912,7 @@ impl<'de> Walker<'de> {
                 // Read into a document in this same pass: settings are
                 // compiled on every request, and a second scan of thousands
                 // of rules would cost as much as the first.
-                self.payload.settings = Some(Document::read(&mut self.parser).map_err(|e| e.to_string())?);
+                self.payload.settings = Some(Document::read_settings(&mut self.parser).map_err(|e| e.to_string())?);
                 Ok((Role::Any, false))
             }
             Role::Request if key.is("operation") => {

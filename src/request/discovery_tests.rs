@@ -138,7 +138,7 @@ fn request_and_settings_in_either_order_with_other_fields() {
         "object": {"spec": {"containers": [{"image": "a:1"}]}}} } "#;
     {
         let payload = read(text).unwrap();
-        let settings = Document::parse(br#"{"tags": {"reject": ["latest"]}}"#).unwrap();
+        let settings = Document::parse_settings(br#"{"tags": {"reject": ["latest"]}}"#).unwrap();
         assert_eq!(payload.settings, Some(Ok(settings)));
         assert_eq!(payload.operation.as_deref(), Some("CREATE"));
         let found = &payload.found[..];

@@ -24,6 +24,7 @@ use std::borrow::Cow;
 
 use crate::references::reference::{is_host, is_lowercase_host_name, split_host_port};
 use crate::references::registry::{Registry, canonical_host, parse_port};
+use crate::rules::ALLOWED_RULES_SHOWN;
 use crate::rules::glob::Glob;
 use crate::rules::str_map::StrMap;
 
@@ -150,7 +151,12 @@ impl<'p> HostPattern<'p> {
 /// (borrowed from the settings document, as the literal hosts are).
 #[derive(Debug, Default)]
 pub struct HostSet<'p> {
+    /// The compiled rules as written, by index.
     rules: Vec<&'p str>,
+    /// The first rules of the list as written (compiled or not), and how
+    /// many it has: messages name the first few (`ALLOWED_RULES_SHOWN`).
+    first: Vec<&'p str>,
+    len: usize,
     literal: StrMap<'p, (PortRule, usize)>,
     dot_suffix: StrMap<'p, (PortRule, usize)>,
     others: Vec<(HostPattern<'p>, usize)>,
@@ -158,6 +164,7 @@ pub struct HostSet<'p> {
 
 impl<'p> HostSet<'p> {
     pub fn insert(&mut self, written: &'p str, pattern: HostPattern<'p>) {
+        self.count(written);
         let index = self.rules.len();
         self.rules.push(written);
         match pattern.host {
@@ -167,6 +174,20 @@ impl<'p> HostSet<'p> {
         }
     }
 
+    /// A rule that cannot match the request's registries (see
+    /// `settings::RequestHosts`): remembered as written, for messages, and
+    /// neither parsed nor indexed.
+    pub fn keep_uncompiled(&mut self, written: &'p str) {
+        self.count(written);
+    }
+
+    fn count(&mut self, written: &'p str) {
+        if self.first.len() < ALLOWED_RULES_SHOWN {
+            self.first.push(written);
+        }
+        self.len += 1;
+    }
+
     /// Makes lookups searches when `lookups` pay for it (see `str_map.rs`);
     /// call once all rules are in.
     pub fn finish(&mut self, lookups: usize) {
@@ -174,9 +195,15 @@ impl<'p> HostSet<'p> {
         self.dot_suffix.finish(lookups);
     }
 
-    /// The rules as written, for messages.
-    pub fn rules(&self) -> &[&'p str] {
-        &self.rules
+    /// The first rules as written (up to `ALLOWED_RULES_SHOWN`), for
+    /// messages.
+    pub fn first_rules(&self) -> &[&'p str] {
+        &self.first
+    }
+
+    /// How many rules the list has, compiled or not.
+    pub fn rule_count(&self) -> usize {
+        self.len
     }
 
     /// The first rule (as written) that matches the registry.

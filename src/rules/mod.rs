@@ -217,16 +217,17 @@ impl fmt::Display for Reason {
 }
 
 /// How many rules of an allow list a message names before "… and N more".
-const ALLOWED_RULES_SHOWN: usize = 5;
+pub const ALLOWED_RULES_SHOWN: usize = 5;
 
-/// `a, b, c, … and 995 more`, or a plain statement for an empty list.
-fn describe_allowed(rules: &[&str]) -> String {
-    if rules.is_empty() {
+/// `a, b, c, … and 995 more` for a list of `total` rules that begins with
+/// `first`, or a plain statement for an empty list.
+fn describe_allowed(first: &[&str], total: usize) -> String {
+    if total == 0 {
         return "empty, so nothing is allowed".to_string();
     }
-    let mut out = rules[..rules.len().min(ALLOWED_RULES_SHOWN)].join(", ");
-    if rules.len() > ALLOWED_RULES_SHOWN {
-        out.push_str(&format!(", … and {} more", rules.len() - ALLOWED_RULES_SHOWN));
+    let mut out = first[..first.len().min(ALLOWED_RULES_SHOWN)].join(", ");
+    if total > ALLOWED_RULES_SHOWN {
+        out.push_str(&format!(", … and {} more", total - ALLOWED_RULES_SHOWN));
     }
     out
 }
@@ -241,7 +242,10 @@ pub fn decide(policy: &Policy<'_>, image: &Image<'_>) -> Vec<Reason> {
     } else if let Some(allow) = &policy.registries.allow
         && allow.find(&image.registry).is_none()
     {
-        reasons.push(Reason::RegistryNotAllowed { registry: registry(), allowed: describe_allowed(allow.rules()) });
+        reasons.push(Reason::RegistryNotAllowed {
+            registry: registry(),
+            allowed: describe_allowed(allow.first_rules(), allow.rule_count()),
+        });
     }
 
     if let Some(rule) = policy.images.reject.as_ref().and_then(|set| set.find(image)) {
@@ -249,7 +253,10 @@ pub fn decide(policy: &Policy<'_>, image: &Image<'_>) -> Vec<Reason> {
     } else if let Some(allow) = &policy.images.allow
         && allow.find(image).is_none()
     {
-        reasons.push(Reason::ImageNotAllowed { image: image.to_string(), allowed: describe_allowed(allow.rules()) });
+        reasons.push(Reason::ImageNotAllowed {
+            image: image.to_string(),
+            allowed: describe_allowed(allow.first_rules(), allow.rule_count()),
+        });
     }
 
     if let Some(tag) = image.tag_for_rules() {
@@ -259,7 +266,7 @@ pub fn decide(policy: &Policy<'_>, image: &Image<'_>) -> Vec<Reason> {
         } else if let Some(allow) = &policy.tags.allow
             && allow.find(tag).is_none()
         {
-            let allowed = describe_allowed(allow.rules());
+            let allowed = describe_allowed(allow.first_rules(), allow.rule_count());
             reasons.push(Reason::TagNotAllowed { tag: tag.to_string(), implicit, allowed });
         }
     }

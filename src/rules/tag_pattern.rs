@@ -45,8 +45,13 @@ impl<'p> TagSet<'p> {
         self.literal.finish(lookups);
     }
 
-    pub fn rules(&self) -> &[&'p str] {
+    /// The rules as written, for messages.
+    pub fn first_rules(&self) -> &[&'p str] {
         &self.rules
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.rules.len()
     }
 
     /// The first rule (as written) that matches the tag.

@@ -24,7 +24,7 @@ const KEYS: &[&str] = &["images", "labels", "maxAge", "user", "onLookupFailure",
 const LABEL_KEYS: &[&str] = &["require", "reject"];
 const USER_KEYS: &[&str] = &["nonRoot"];
 
-impl Reader {
+impl Reader<'_> {
     /// The `imageConfig` section; `None` when absent, null or invalid.
     pub(super) fn image_config<'d>(&mut self, value: &'d Document<'_>) -> Option<ConfigRule<'d>> {
         let section = self.object("imageConfig", value, KEYS)?;

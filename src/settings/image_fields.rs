@@ -16,7 +16,7 @@ use crate::request::custom_fields::{FieldPath, FieldRule};
 
 const ENTRY_KEYS: &[&str] = &["apiGroup", "kind", "paths"];
 
-impl Reader {
+impl Reader<'_> {
     /// The `imageFields` list; empty when absent or null.
     pub(super) fn image_fields<'d>(&mut self, value: &'d Document<'_>) -> Vec<FieldRule<'d>> {
         let items = match value {

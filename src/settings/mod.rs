@@ -19,7 +19,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::request::json::{Document, entry as get};
+use crate::references::image::Image;
+use crate::request::discovery::Found;
+use crate::request::json::{Document, PlainStringsIter, entry as get};
 
 /// A mapping's entries, in order.
 type Map<'a> = [(Cow<'a, str>, Document<'a>)];
@@ -54,22 +56,158 @@ impl fmt::Display for SettingsError {
 
 /// Checks the settings as the host sends them (JSON) to `validate_settings`.
 pub fn check_json(bytes: &[u8]) -> Result<(), SettingsError> {
-    let document = Document::parse(bytes).map_err(not_json)?;
+    let document = Document::parse_settings(bytes).map_err(not_json)?;
     compile(&document).map(drop)
 }
 
 /// The settings a validate payload carried (`None`: none, which allows
-/// everything), compiled for a request with `images` images: pattern sets
-/// are sorted for lookup only when that many lookups pay for the sort.
+/// everything), compiled for the request's `found` images: pattern sets are
+/// sorted for lookup only when that many lookups pay for the sort, and
+/// registry rules that cannot match any of the images' registries are not
+/// compiled (`RequestHosts`).
 pub fn compile_payload_settings<'d>(
     settings: Option<&'d Result<Document<'_>, String>>,
-    images: usize,
+    found: &[Found<'_>],
 ) -> Result<Policy<'d>, SettingsError> {
     match settings {
         None => Ok(Policy::default()),
-        Some(Ok(document)) => compile_for(document, images),
+        Some(Ok(document)) => compile_with(document, found.len(), RequestHosts::of(document, found)),
         Some(Err(e)) => Err(not_json(e.clone())),
     }
+}
+
+/// Every name of every registry a request's images pull from (Docker Hub's
+/// three), for compiling `registries.allow` / `reject` lazily on `validate`:
+/// a rule that is a plain host name (`[a-z0-9.-]` only: no wildcard, port,
+/// IPv6 or capital) matches an image only by being equal to one of these
+/// names, and `*.` followed by a plain name only by being a dot-suffix of
+/// one; a plain rule that cannot match is kept for messages (the rules as
+/// written) but neither validated nor compiled. 1,000 literal registries
+/// then cost a scan of their bytes, not a parse and an index entry each.
+///
+/// Not validating those rules on `validate` is a decision, not a gap: the
+/// host runs `validate_settings` (which checks every rule) before the policy
+/// serves any request, and refuses to load it when that fails; an invalid
+/// plain rule is never equal to a valid registry name, so it could only ever
+/// be skipped here. Rules that are not plain are always compiled.
+///
+/// Off (every rule compiled) when the registry an image is decided on may
+/// not be the one it was found with: `mirrors` rewrite it before the rules,
+/// and `imageFields` images are found after the settings are compiled.
+///
+/// The names are gathered on the first list long enough to pay for it
+/// (`LAZY_FROM` rules): parsing the request's images costs about as much as
+/// compiling a dozen rules.
+pub struct RequestHosts<'f> {
+    found: &'f [Found<'f>],
+    names: Option<Vec<String>>,
+}
+
+/// Lists shorter than this are compiled whole (see `RequestHosts`).
+const LAZY_FROM: usize = 32;
+
+impl<'f> RequestHosts<'f> {
+    fn of(document: &Document<'_>, found: &'f [Found<'f>]) -> Option<Self> {
+        let set = |key| document.get(key).is_some_and(|v| *v != Document::Null);
+        if set("mirrors") || set("imageFields") {
+            return None;
+        }
+        Some(RequestHosts { found, names: None })
+    }
+
+    /// The request's registry names, gathered on first use.
+    fn names(&mut self) -> &[String] {
+        let found = self.found;
+        self.names.get_or_insert_with(|| {
+            let mut names: Vec<String> = Vec::new();
+            // An image that does not parse is refused before any rule is read.
+            for image in found.iter().filter_map(|f| f.image.as_ref().ok()).filter_map(|w| Image::parse(w).ok()) {
+                for name in image.registry.names() {
+                    if !names.iter().any(|n| n == name) {
+                        names.push(name.to_string());
+                    }
+                }
+            }
+            names
+        })
+    }
+
+    /// True when `rule` is a plain host name (or `*.` and one) that no name
+    /// of the request's registries is (or ends with, after a label): it
+    /// cannot match any image of this request.
+    fn cannot_match(names: &[String], rule: &str) -> bool {
+        let (suffix, plain) = match rule.as_bytes() {
+            [b'*', b'.', ..] => (&rule[1..], true),
+            [b'*', ..] => (rule, false),
+            _ => (rule, true),
+        };
+        plain
+            && is_plain_host(suffix.as_bytes())
+            && !names.iter().any(|name| match rule.len() == suffix.len() {
+                true => name == rule,
+                false => name.len() > suffix.len() && name.ends_with(suffix),
+            })
+    }
+}
+
+/// The entries of a rule list, with their indexes (`Reader::rule_entries`).
+enum RuleEntries<'v> {
+    /// Read from the settings' bytes as they are iterated, and how many.
+    Plain(usize, std::iter::Enumerate<PlainStringsIter<'v>>),
+    Listed(std::vec::IntoIter<(usize, &'v str)>),
+}
+
+impl<'v> Iterator for RuleEntries<'v> {
+    type Item = (usize, &'v str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            RuleEntries::Plain(_, iter) => iter.next(),
+            RuleEntries::Listed(iter) => iter.next(),
+        }
+    }
+}
+
+impl RuleEntries<'_> {
+    fn len(&self) -> usize {
+        match self {
+            RuleEntries::Plain(len, _) => *len,
+            RuleEntries::Listed(iter) => iter.len(),
+        }
+    }
+}
+
+/// Whether a rule needs no canonical form to be compared with a registry
+/// name: none of its bytes is a capital, `*`, `?`, `:` (a port), `[` or `]`
+/// (IPv6), or >= 0x80. Eight bytes at a time: this is the one test each of
+/// 1,000 rules pays. Among the bytes a valid rule may hold (letters,
+/// digits, `.-*?:[]`) those are exactly the ones in 0x2A-0x2C or
+/// 0x3A-0x5D, so two range tests decide. A byte no valid rule holds (`_`,
+/// `;`, ...) may land on either side: such a rule was refused by
+/// `validate_settings` and equals no registry name, so skipping it and
+/// compiling it are both right.
+fn is_plain_host(rule: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let special = |v: u64| {
+        // Per byte, exactly (no carry crosses a byte): the high bit of
+        // `low + (0x80 - lo)` is set when the byte is at least `lo`.
+        let low = v & LOW7;
+        let at_least = |lo: u64| low + ONES * (0x80 - lo);
+        let in_range = |lo: u64, hi: u64| at_least(lo) & !at_least(hi + 1);
+        (in_range(0x2A, 0x2C) | in_range(0x3A, 0x5D) | v) & HIGHS
+    };
+    let mut chunks = rule.chunks_exact(8);
+    for chunk in &mut chunks {
+        if special(u64::from_le_bytes(chunk.try_into().expect("8 bytes"))) != 0 {
+            return false;
+        }
+    }
+    // The rest, padded with a plain byte.
+    let mut last = [b'a'; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    special(u64::from_le_bytes(last)) == 0
 }
 
 fn not_json(e: String) -> SettingsError {
@@ -86,7 +224,15 @@ pub fn compile<'d>(document: &'d Document<'_>) -> Result<Policy<'d>, SettingsErr
 const LOOKUPS_PER_IMAGE: usize = 8;
 
 fn compile_for<'d>(document: &'d Document<'_>, images: usize) -> Result<Policy<'d>, SettingsError> {
-    let mut reader = Reader { errors: Vec::new(), lookups: images.saturating_mul(LOOKUPS_PER_IMAGE) };
+    compile_with(document, images, None)
+}
+
+fn compile_with<'d>(
+    document: &'d Document<'_>,
+    images: usize,
+    request_hosts: Option<RequestHosts<'_>>,
+) -> Result<Policy<'d>, SettingsError> {
+    let mut reader = Reader { errors: Vec::new(), lookups: images.saturating_mul(LOOKUPS_PER_IMAGE), request_hosts };
     let policy = reader.policy(document);
     if reader.errors.is_empty() { Ok(policy) } else { Err(SettingsError(reader.errors)) }
 }
@@ -97,10 +243,13 @@ type SetBuilder<'d, S> = (fn(&mut S, &'d str) -> Result<(), String>, fn(&mut S, 
 
 /// Collects errors while reading the document.
 #[derive(Default)]
-struct Reader {
+struct Reader<'f> {
     errors: Vec<String>,
     /// About how many lookups each pattern set will answer (see `str_map.rs`).
     lookups: usize,
+    /// On `validate`, the request's registries: registry rules that cannot
+    /// match them are not compiled. `None` compiles (and checks) every rule.
+    request_hosts: Option<RequestHosts<'f>>,
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &[
@@ -122,7 +271,7 @@ const DIGEST_KEYS: &[&str] = &["require", "pin"];
 const MIRROR_KEYS: &[&str] = &["from", "to"];
 const PIN_VALUES: &str = "never, attempt or required";
 
-impl Reader {
+impl Reader<'_> {
     fn error(&mut self, path: &str, message: impl fmt::Display) {
         self.errors.push(if path.is_empty() { message.to_string() } else { format!("{path}: {message}") });
     }
@@ -300,22 +449,20 @@ impl Reader {
     fn strings<'v>(&mut self, path: &str, value: Option<&'v Document<'_>>) -> Option<Vec<(usize, &'v str)>> {
         match value? {
             Document::Null => None,
-            Document::Array(items) => Some(
-                items
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, item)| match item {
-                        Document::String(s) => Some((i, s.as_ref())),
-                        other => {
-                            self.error(
-                                &format!("{path}[{i}]"),
-                                format_args!("expected a string, found {}", describe(other)),
-                            );
-                            None
-                        }
-                    })
-                    .collect(),
-            ),
+            Document::Strings(items) => Some(items.iter().enumerate().collect()),
+            Document::Array(items) => {
+                let mut strings = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Document::String(s) => strings.push((i, s.as_ref())),
+                        other => self.error(
+                            &format!("{path}[{i}]"),
+                            format_args!("expected a string, found {}", describe(other)),
+                        ),
+                    }
+                }
+                Some(strings)
+            }
             Document::String(s) => {
                 self.error(path, format_args!("expected a list of strings, found the string {s:?} (write [{s:?}])"));
                 None
@@ -327,11 +474,30 @@ impl Reader {
         }
     }
 
+    /// A rule list (`registries.allow`, `images.reject`, `exemptImages`,
+    /// ...): `strings`, without a list of the strings when the settings
+    /// reader found them all plain (`Document::Strings`): a rule list may
+    /// hold thousands, read on every request.
+    fn rule_entries<'v>(&mut self, path: &str, value: Option<&'v Document<'_>>) -> Option<RuleEntries<'v>> {
+        match value {
+            Some(Document::Strings(plain)) => Some(RuleEntries::Plain(plain.len(), plain.iter().enumerate())),
+            value => self.strings(path, value).map(|listed| RuleEntries::Listed(listed.into_iter())),
+        }
+    }
+
     fn host_set<'d>(&mut self, section: &'d Map<'_>, name: &str, list: &str) -> Option<HostSet<'d>> {
         let path = format!("{name}.{list}");
-        let entries = self.strings(&path, get(section, list))?;
+        let entries = self.rule_entries(&path, get(section, list))?;
         let mut set = HostSet::default();
+        let names = match &mut self.request_hosts {
+            Some(hosts) if entries.len() >= LAZY_FROM => Some(hosts.names().to_vec()),
+            _ => None,
+        };
         for (i, entry) in entries {
+            if names.as_deref().is_some_and(|names| RequestHosts::cannot_match(names, entry)) {
+                set.keep_uncompiled(entry);
+                continue;
+            }
             match HostPattern::parse(entry) {
                 Ok(pattern) => set.insert(entry, pattern),
                 Err(why) => self.error(&format!("{path}[{i}]"), why),
@@ -349,7 +515,7 @@ impl Reader {
         (insert, finish): SetBuilder<'d, S>,
     ) -> Option<S> {
         let path = format!("{name}.{list}");
-        let entries = self.strings(&path, get(section, list))?;
+        let entries = self.rule_entries(&path, get(section, list))?;
         let mut set = S::default();
         for (i, entry) in entries {
             if let Err(why) = insert(&mut set, entry) {
@@ -367,7 +533,7 @@ impl Reader {
 
     /// A list of image patterns at `path`; `None` when null or invalid.
     fn image_set<'d>(&mut self, path: &str, value: &'d Document<'_>) -> Option<ImageSet<'d>> {
-        let entries = self.strings(path, Some(value))?;
+        let entries = self.rule_entries(path, Some(value))?;
         let mut set = ImageSet::default();
         for (i, entry) in entries {
             if let Err(why) = set.insert(entry) {
@@ -435,7 +601,7 @@ fn describe(value: &Document) -> String {
         Document::Bool(b) => format!("the boolean {b}"),
         Document::Number(n) => format!("the number {n}"),
         Document::String(s) => format!("the string {s:?}"),
-        Document::Array(_) => "a list".into(),
+        Document::Array(_) | Document::Strings(_) => "a list".into(),
         Document::Object(_) => "a mapping".into(),
     }
 }
@@ -443,6 +609,29 @@ fn describe(value: &Document) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `is_plain_host` refuses a rule exactly when one of its bytes is a
+    /// capital, `*`, `?`, `:`, `[` or >= 0x80, wherever it stands.
+    #[test]
+    fn plain_hosts_are_told_at_every_offset() {
+        // Bytes of valid rules: the special ones must be told; the others
+        // (invalid in any rule) may go either way, but as the ranges say.
+        let special = |b: u8| matches!(b, 0x2A..=0x2C | 0x3A..=0x5D | 0x80..);
+        for len in 0..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut rule = vec![b'a'; len];
+                    rule[at] = byte;
+                    assert_eq!(is_plain_host(&rule), !special(byte), "{byte:#x} at {at} of {len}");
+                    let valid = byte.is_ascii_alphanumeric() || b".-*?:[]".contains(&byte);
+                    if valid {
+                        let needs_parsing = byte.is_ascii_uppercase() || b"*?:[]".contains(&byte);
+                        assert_eq!(is_plain_host(&rule), !needs_parsing, "{byte:#x} at {at} of {len}");
+                    }
+                }
+            }
+        }
+    }
     use serde_json::json;
 
     /// A document that lives as long as the test (policies borrow it).

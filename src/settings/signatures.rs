@@ -38,7 +38,7 @@ const ENTRY_KEYS: &[&str] = &[
 const KINDS: &[&str] = &["pubKeys", "keyless", "keylessPrefix", "githubActions", "certificates"];
 const KINDS_SENTENCE: &str = "pubKeys, keyless, keylessPrefix, githubActions or certificates";
 
-impl Reader {
+impl Reader<'_> {
     /// The `signatures` list; empty when absent or null.
     pub(super) fn signatures<'d>(&mut self, value: &'d Document<'_>) -> Vec<SignatureRule<'d>> {
         let items = match value {

@@ -35,7 +35,7 @@ const KEYS: &[&str] = &[
 const EXCEPTION_KEYS: &[&str] = &["id", "images", "expires"];
 const LIMIT_KEYS: &[&str] = &["critical", "high", "medium", "low", "unknown"];
 
-impl Reader {
+impl Reader<'_> {
     /// The `vulnerabilities` section; `None` when absent, null or invalid.
     pub(super) fn vulnerabilities<'d>(&mut self, value: &'d Document<'_>) -> Option<VulnerabilityRule<'d>> {
         let section = self.object("vulnerabilities", value, KEYS)?;
