@@ -8,7 +8,7 @@ POLICY_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 RUNNER := $(TARGET_DIR)/debug/registry-guard
 
-.PHONY: bench baseline accept-all fuzz run test unit-tests e2e-tests e2e-hosts push lint fmt fmt-check runner clean wasm-target \
+.PHONY: bench baseline accept-all json-speed compile-profile fuzz run test unit-tests e2e-tests e2e-hosts push lint fmt fmt-check runner clean wasm-target \
 	playground playground-serve playground-test
 
 # wasm-opt (binaryen, pinned by tools/binaryen/package-lock.json), from npm.
@@ -87,7 +87,8 @@ BASELINE := $(TARGET_DIR)/baseline-policy.wasm
 ACCEPT_ALL := $(TARGET_DIR)/accept-all-policy.wasm
 
 # Both benches run; the status is the first's (1 when a target is missed).
-bench: policy.wasm runner baseline accept-all
+bench: policy.wasm runner baseline accept-all json-speed
+	$(CARGO) run --locked --release --quiet --example profile-request -- json-speed
 	status=0; $(RUNNER) bench --baseline $(BASELINE) --accept-all $(ACCEPT_ALL) || status=$$?; \
 	ACCEPT_ALL_WASM=$(ACCEPT_ALL) BASELINE_WASM=$(BASELINE) bash benches/policy-server/run.sh || status=$$?; \
 	bash benches/registry/run.sh || status=$$?; \
@@ -106,6 +107,22 @@ accept-all: $(WASM_OPT)
 	@$(MAKE) --no-print-directory wasm-target
 	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard-accept-all
 	$(WASM_OPT) $(WASM_OPT_FLAGS) $(TARGET_DIR)/wasm32-wasip1/release/registry_guard_accept_all.wasm -o $(ACCEPT_ALL)
+
+# The policy's JSON reader alone (benches/json-speed), built the same way:
+# the bench reports its bytes per second in wasm, skip path and event path.
+json-speed: $(WASM_OPT)
+	@$(MAKE) --no-print-directory wasm-target
+	$(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard-json-speed
+	$(WASM_OPT) $(WASM_OPT_FLAGS) $(TARGET_DIR)/wasm32-wasip1/release/registry_guard_json_speed.wasm -o $(TARGET_DIR)/json-speed.wasm
+
+# Cranelift's time per function of policy.wasm, by name: the same build
+# with its name section kept (wasm-opt -g), through `registry-guard bench
+# --compile-profile`.
+compile-profile: runner $(WASM_OPT)
+	@$(MAKE) --no-print-directory wasm-target
+	CARGO_PROFILE_RELEASE_STRIP=false $(CARGO) build --locked --target wasm32-wasip1 --release -p registry-guard --target-dir $(TARGET_DIR)/named
+	$(WASM_OPT) -g $(filter-out --strip-debug,$(WASM_OPT_FLAGS)) $(TARGET_DIR)/named/wasm32-wasip1/release/registry_guard.wasm -o $(TARGET_DIR)/policy-named.wasm
+	$(RUNNER) bench --compile-profile $(TARGET_DIR)/policy-named.wasm
 
 # Fuzz every target for FUZZ_SECONDS (default 60) each; not part of `make test`.
 # Before a change to the reader or the walker (src/request/) lands, run every

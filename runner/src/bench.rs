@@ -41,6 +41,8 @@ pub struct BenchConfig {
     pub iterations: usize,
     /// Evaluations in the memory check.
     pub evaluations: usize,
+    /// The reader alone (benches/json-speed), for bytes per second.
+    pub json_speed: PathBuf,
 }
 
 const WARM_UP: usize = 1_000;
@@ -426,6 +428,13 @@ pub fn run(config: &BenchConfig, out: &mut dyn std::io::Write) -> Result<bool, S
     match crate::bench_vulnerabilities::measure(&ours_module, (n / 100).max(20), &fresh_timings) {
         Ok(section) => lines.extend(section),
         Err(e) => lines.push(format!("vulnerabilities: not measured: {e}")),
+    }
+    lines.push(String::new());
+    match read(&config.json_speed, built_by_bench)
+        .and_then(|module| crate::bench_json::measure(&module, &crate::bench_json::documents(&large_five, &small)))
+    {
+        Ok(section) => lines.extend(section),
+        Err(e) => lines.push(format!("JSON reading speed: not measured: {e}")),
     }
     lines.push(String::new());
     lines.push("targets:".into());

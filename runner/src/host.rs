@@ -156,6 +156,12 @@ pub struct PolicyInstance {
 }
 
 impl PolicyInstance {
+    /// Calls the guest's waPC function `operation` (the bench's reader
+    /// module has others than a policy's).
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, String> {
+        self.host.call(operation, payload).map_err(|e| e.to_string())
+    }
+
     /// The host calls the policy made since the last time this was asked.
     pub fn take_host_calls(&self) -> Vec<HostCall> {
         self.capabilities.take_calls()

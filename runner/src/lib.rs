@@ -22,11 +22,15 @@ pub mod admission;
 #[cfg(feature = "host")]
 pub mod bench;
 #[cfg(feature = "host")]
+pub mod bench_json;
+#[cfg(feature = "host")]
 pub mod bench_vulnerabilities;
 pub mod capabilities;
 #[cfg(feature = "host")]
 pub mod check;
 pub mod clock;
+#[cfg(feature = "host")]
+pub mod compile_profile;
 pub mod embedded;
 #[cfg(feature = "host")]
 pub mod host;

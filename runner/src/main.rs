@@ -22,6 +22,7 @@ Usage:
   registry-guard settings [--policy PATH] FILE
   registry-guard import [--partial] [--as-policy NAME] FILE...
   registry-guard bench [--policy PATH] [--baseline PATH] [--accept-all PATH] [--fixtures DIR] [--iterations N] [--evaluations N]
+  registry-guard bench --compile-profile MODULE
   registry-guard help (or COMMAND --help, COMMAND -h)
 
 INPUT is a manifest file (YAML or JSON, several documents allowed, List kinds
@@ -68,6 +69,9 @@ Options:
   --fixtures DIR    bench: the fixtures (default: benches/fixtures)
   --iterations N    bench: timed validate calls per fixture (default 5000)
   --evaluations N   bench: evaluations in the memory check (default 100000)
+  --compile-profile MODULE
+                    bench: instead, what Cranelift spends on each function of MODULE
+                    (named when MODULE keeps its name section: make compile-profile)
 
 import reads Kyverno ClusterPolicy/Policy (validate.pattern image globs,
 verifyImages), Gatekeeper constraints (K8sAllowedRepos, K8sDisallowedRepos,
@@ -132,6 +136,7 @@ struct Options {
     fixtures: Option<PathBuf>,
     iterations: Option<usize>,
     evaluations: Option<usize>,
+    compile_profile: Option<PathBuf>,
     inputs: Vec<String>,
 }
 
@@ -158,6 +163,7 @@ fn parse_options(args: &[String]) -> Result<Options, Fatal> {
             "--fixtures" => options.fixtures = Some(PathBuf::from(value("--fixtures")?)),
             "--iterations" => options.iterations = Some(number("--iterations", &value("--iterations")?)?),
             "--evaluations" => options.evaluations = Some(number("--evaluations", &value("--evaluations")?)?),
+            "--compile-profile" => options.compile_profile = Some(PathBuf::from(value("--compile-profile")?)),
             "--quiet" => options.quiet = true,
             "--partial" => options.partial = true,
             "--as-policy" => options.as_policy = Some(value("--as-policy")?),
@@ -364,6 +370,11 @@ fn run_bench(options: Options) -> Result<u8, Fatal> {
     if !options.inputs.is_empty() {
         return Err(Fatal(format!("bench takes no inputs\n\n{USAGE}")));
     }
+    if let Some(module) = &options.compile_profile {
+        let bytes = std::fs::read(module).map_err(|e| Fatal(format!("{}: {e}", module.display())))?;
+        registry_guard_runner::compile_profile::run(&bytes, 25, &mut std::io::stdout()).map_err(Fatal)?;
+        return Ok(0);
+    }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     let config = BenchConfig {
         policy: options.policy.unwrap_or_else(default_policy_path),
@@ -372,6 +383,7 @@ fn run_bench(options: Options) -> Result<u8, Fatal> {
         fixtures: options.fixtures.unwrap_or_else(|| PathBuf::from("benches/fixtures")),
         iterations: options.iterations.unwrap_or(5_000),
         evaluations: options.evaluations.unwrap_or(100_000),
+        json_speed: target_dir.join("json-speed.wasm"),
     };
     let all_met = bench::run(&config, &mut std::io::stdout())?;
     Ok(if all_met { 0 } else { 1 })

@@ -411,6 +411,20 @@ impl<'a> Parser<'a> {
         };
         match self.bytes.get(at + 1) {
             Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => Ok(at + 2),
+            Some(b'u') => self.unicode_escape(at),
+            _ => fail(self, "invalid escape"),
+        }
+    }
+
+    /// A `\\uXXXX` escape (or a surrogate pair of them) at `at`: out of
+    /// line, being rare in requests and most of the escape code.
+    #[inline(never)]
+    fn unicode_escape(&mut self, at: usize) -> Result<usize, JsonError> {
+        let fail = |p: &mut Self, what| {
+            p.pos = at;
+            Err(p.error(what))
+        };
+        match self.bytes.get(at + 1) {
             Some(b'u') => {
                 // A surrogate must come as a high-low pair, as serde_json
                 // requires (it cannot be UTF-8 text).
