@@ -99,8 +99,8 @@ if [ -f "$work/result.json" ]; then
   python3 - "$work/result.json" <<'EOF'
 import json, sys
 rows = {r["policy"]: r for r in json.load(open(sys.argv[1]))["rows"]}
-print("targets (issue 10; time per request, registry-guard / accept-all, median over rounds):")
-for name, limit in (("registry-guard-5-rules", 1.10), ("registry-guard-1000-rules", 1.30)):
+print("targets (issue 24; time per request, registry-guard / accept-all, median over rounds):")
+for name, limit in (("registry-guard-5-rules", 1.10), ("registry-guard-1000-rules", 1.20)):
     ratio = rows.get(name, {}).get("time_ratio")
     if ratio is not None:
         print(f"  {'met   ' if ratio <= limit else 'missed'} {name} ≤ {limit:.2f} × accept-all: {ratio:.2f}")
