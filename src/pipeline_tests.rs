@@ -651,3 +651,62 @@ fn long_registry_lists_decide_as_if_compiled_whole() {
         "{message}"
     );
 }
+
+/// The same for image lists (`images.allow` / `reject`, `exemptImages`):
+/// a long list is compiled only where a pattern's repository is one of the
+/// request's (`settings::RequestImages`); verdicts and messages are those of
+/// the whole list.
+#[test]
+fn long_image_lists_decide_as_if_compiled_whole() {
+    let digest = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+    let patterns = [
+        "nginx".to_string(),
+        "nginx:1.25".to_string(),
+        "docker.io/library/nginx".to_string(),
+        "index.docker.io/library/nginx:latest".to_string(),
+        "Registry.Corp.Example/team/app".to_string(),
+        "registry.corp.example:443/team/app:1".to_string(),
+        format!("registry.corp.example/team/app@{digest}"),
+        format!("registry.corp.example/team/app:1@{digest}"),
+        "localhost:5000/app".to_string(),
+        "host:5000".to_string(),
+        "registry.corp.example/team/*".to_string(),
+        "*/app".to_string(),
+        "registry.corp.example/team/ap?:1".to_string(),
+        "quay.io/org/app".to_string(),
+    ];
+    let images = [
+        "nginx:1.25".to_string(),
+        "nginx".to_string(),
+        "registry.corp.example/team/app:1".to_string(),
+        format!("registry.corp.example/team/app@{digest}"),
+        "localhost:5000/app:2".to_string(),
+        "host:5000".to_string(),
+        "quay.io/org/app:3".to_string(),
+        "quay.io/other/app:3".to_string(),
+        "evil.com/x:1".to_string(),
+    ];
+    let filler: Vec<String> = (0..40).map(|i| format!("registry.corp.example/team/app-{i}")).collect();
+    for pattern in &patterns {
+        for at in [0, 20, 40] {
+            let mut list: Vec<Value> = filler.iter().map(|r| json!(r)).collect();
+            list.insert(at, json!(pattern));
+            for settings in [
+                json!({"images": {"allow": list}}),
+                json!({"images": {"reject": list}}),
+                json!({"registries": {"allow": ["quay.io"]}, "exemptImages": list}),
+            ] {
+                let mut whole = settings.clone();
+                whole["mirrors"] = json!([]);
+                for image in &images {
+                    let object = pod(&[image, "registry.corp.example/team/app-3:2"]);
+                    assert_eq!(
+                        evaluate(settings.clone(), "CREATE", object.clone()),
+                        evaluate(whole.clone(), "CREATE", object),
+                        "{settings} with {pattern:?} at {at}, image {image:?}"
+                    );
+                }
+            }
+        }
+    }
+}

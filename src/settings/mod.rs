@@ -64,25 +64,25 @@ pub fn check_json(bytes: &[u8]) -> Result<(), SettingsError> {
 /// everything), compiled for the request's `found` images: pattern sets are
 /// sorted for lookup only when that many lookups pay for the sort, and
 /// registry rules that cannot match any of the images' registries are not
-/// compiled (`RequestHosts`).
+/// compiled (`RequestImages`).
 pub fn compile_payload_settings<'d>(
     settings: Option<&'d Result<Document<'_>, String>>,
     found: &[Found<'_>],
 ) -> Result<Policy<'d>, SettingsError> {
     match settings {
         None => Ok(Policy::default()),
-        Some(Ok(document)) => compile_with(document, found.len(), RequestHosts::of(document, found)),
+        Some(Ok(document)) => compile_with(document, found.len(), RequestImages::of(document, found)),
         Some(Err(e)) => Err(not_json(e.clone())),
     }
 }
 
 /// Every name of every registry a request's images pull from (Docker Hub's
 /// three), for compiling `registries.allow` / `reject` lazily on `validate`:
-/// a rule that is a plain host name (`[a-z0-9.-]` only: no wildcard, port,
-/// IPv6 or capital) matches an image only by being equal to one of these
+/// a rule that is a plain host name (no wildcard, port, IPv6 or capital:
+/// `is_plain_host`) matches an image only by being equal to one of these
 /// names, and `*.` followed by a plain name only by being a dot-suffix of
-/// one; a plain rule that cannot match is kept for messages (the rules as
-/// written) but neither validated nor compiled. 1,000 literal registries
+/// one; a plain rule that cannot match is counted for messages (which name
+/// the first few as written) but neither validated nor compiled. 1,000 literal registries
 /// then cost a scan of their bytes, not a parse and an index entry each.
 ///
 /// Not validating those rules on `validate` is a decision, not a gap: the
@@ -98,43 +98,81 @@ pub fn compile_payload_settings<'d>(
 /// The names are gathered on the first list long enough to pay for it
 /// (`LAZY_FROM` rules): parsing the request's images costs about as much as
 /// compiling a dozen rules.
-pub struct RequestHosts<'f> {
+///
+/// Image lists (`images.allow` / `reject`, `exemptImages`) are read the same
+/// way: a pattern without wildcards matches an image only when its
+/// repository path is the image's, so one whose last path component (the
+/// repository's name, which normalizing never changes) is none of the
+/// request's images' is counted but not parsed.
+pub struct RequestImages<'f> {
     found: &'f [Found<'f>],
-    names: Option<Vec<String>>,
+    gathered: Option<Gathered>,
 }
 
-/// Lists shorter than this are compiled whole (see `RequestHosts`).
+/// What `RequestImages` gathers from the request's images, once.
+#[derive(Clone, Default)]
+struct Gathered {
+    /// Every name of every registry.
+    names: Vec<String>,
+    /// The last component of every repository path (`nginx` for
+    /// `docker.io/library/nginx`).
+    repositories: Vec<String>,
+}
+
+/// The text after the last '/' (all of it without one).
+fn last_component(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, last)| last)
+}
+
+/// Lists shorter than this are compiled whole (see `RequestImages`).
 const LAZY_FROM: usize = 32;
 
-impl<'f> RequestHosts<'f> {
+impl<'f> RequestImages<'f> {
     fn of(document: &Document<'_>, found: &'f [Found<'f>]) -> Option<Self> {
         let set = |key| document.get(key).is_some_and(|v| *v != Document::Null);
         if set("mirrors") || set("imageFields") {
             return None;
         }
-        Some(RequestHosts { found, names: None })
+        Some(RequestImages { found, gathered: None })
     }
 
-    /// The request's registry names, gathered on first use.
-    fn names(&mut self) -> &[String] {
+    /// The request's registry names and repository names, gathered on
+    /// first use.
+    fn gathered(&mut self) -> &Gathered {
         let found = self.found;
-        self.names.get_or_insert_with(|| {
-            let mut names: Vec<String> = Vec::new();
+        self.gathered.get_or_insert_with(|| {
+            let mut gathered = Gathered::default();
+            let add = |list: &mut Vec<String>, item: &str| {
+                if !list.iter().any(|n| n == item) {
+                    list.push(item.to_string());
+                }
+            };
             // An image that does not parse is refused before any rule is read.
             for image in found.iter().filter_map(|f| f.image.as_ref().ok()).filter_map(|w| Image::parse(w).ok()) {
                 for name in image.registry.names() {
-                    if !names.iter().any(|n| n == name) {
-                        names.push(name.to_string());
-                    }
+                    add(&mut gathered.names, name);
                 }
+                add(&mut gathered.repositories, last_component(&image.path));
             }
-            names
+            gathered
         })
     }
 
     /// True when `rule` is a plain host name (or `*.` and one) that no name
     /// of the request's registries is (or ends with, after a label): it
     /// cannot match any image of this request.
+    /// True when `pattern` has no wildcard and names a repository none of
+    /// the request's images is in (its last path component differs): it
+    /// cannot match any image of this request.
+    fn image_cannot_match(repositories: &[String], pattern: &str) -> bool {
+        // `repo@digest`, `host:port/path/repo:tag`: the repository's name is
+        // between the last '/' before any '@' and the ':' of a tag.
+        let name = pattern.split_once('@').map_or(pattern, |(name, _)| name);
+        let name = last_component(name);
+        let name = name.split_once(':').map_or(name, |(name, _)| name);
+        !pattern.bytes().any(|b| matches!(b, b'*' | b'?')) && !repositories.iter().any(|r| r == name)
+    }
+
     fn cannot_match(names: &[String], rule: &str) -> bool {
         let (suffix, plain) = match rule.as_bytes() {
             [b'*', b'.', ..] => (&rule[1..], true),
@@ -230,9 +268,9 @@ fn compile_for<'d>(document: &'d Document<'_>, images: usize) -> Result<Policy<'
 fn compile_with<'d>(
     document: &'d Document<'_>,
     images: usize,
-    request_hosts: Option<RequestHosts<'_>>,
+    request_images: Option<RequestImages<'_>>,
 ) -> Result<Policy<'d>, SettingsError> {
-    let mut reader = Reader { errors: Vec::new(), lookups: images.saturating_mul(LOOKUPS_PER_IMAGE), request_hosts };
+    let mut reader = Reader { errors: Vec::new(), lookups: images.saturating_mul(LOOKUPS_PER_IMAGE), request_images };
     let policy = reader.policy(document);
     if reader.errors.is_empty() { Ok(policy) } else { Err(SettingsError(reader.errors)) }
 }
@@ -249,7 +287,7 @@ struct Reader<'f> {
     lookups: usize,
     /// On `validate`, the request's registries: registry rules that cannot
     /// match them are not compiled. `None` compiles (and checks) every rule.
-    request_hosts: Option<RequestHosts<'f>>,
+    request_images: Option<RequestImages<'f>>,
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &[
@@ -289,8 +327,8 @@ impl Reader<'_> {
         }
         if let Some(section) = self.section(root, "images") {
             policy.images = Section {
-                allow: self.pattern_set(section, "images", "allow", (ImageSet::insert, ImageSet::finish)),
-                reject: self.pattern_set(section, "images", "reject", (ImageSet::insert, ImageSet::finish)),
+                allow: get(section, "allow").and_then(|list| self.image_list("images.allow", list, true)),
+                reject: get(section, "reject").and_then(|list| self.image_list("images.reject", list, true)),
             };
         }
         if let Some(section) = self.section(root, "tags") {
@@ -489,12 +527,12 @@ impl Reader<'_> {
         let path = format!("{name}.{list}");
         let entries = self.rule_entries(&path, get(section, list))?;
         let mut set = HostSet::default();
-        let names = match &mut self.request_hosts {
-            Some(hosts) if entries.len() >= LAZY_FROM => Some(hosts.names().to_vec()),
+        let names = match &mut self.request_images {
+            Some(images) if entries.len() >= LAZY_FROM => Some(images.gathered().names.clone()),
             _ => None,
         };
         for (i, entry) in entries {
-            if names.as_deref().is_some_and(|names| RequestHosts::cannot_match(names, entry)) {
+            if names.as_deref().is_some_and(|names| RequestImages::cannot_match(names, entry)) {
                 set.keep_uncompiled(entry);
                 continue;
             }
@@ -528,14 +566,29 @@ impl Reader<'_> {
 
     /// `exemptImages`: image patterns, as in `images.allow`.
     fn exempt_images<'d>(&mut self, value: Option<&'d Document<'_>>) -> Option<ImageSet<'d>> {
-        self.image_set("exemptImages", value?)
+        self.image_list("exemptImages", value?, true)
     }
 
     /// A list of image patterns at `path`; `None` when null or invalid.
     fn image_set<'d>(&mut self, path: &str, value: &'d Document<'_>) -> Option<ImageSet<'d>> {
+        self.image_list(path, value, false)
+    }
+
+    /// A list of image patterns at `path`, compiled only where it can match
+    /// the request's images when `lazy` (the lists `rules::decide` and the
+    /// exemption read, on the images as found: see `RequestImages`).
+    fn image_list<'d>(&mut self, path: &str, value: &'d Document<'_>, lazy: bool) -> Option<ImageSet<'d>> {
         let entries = self.rule_entries(path, Some(value))?;
+        let repositories = match &mut self.request_images {
+            Some(images) if lazy && entries.len() >= LAZY_FROM => Some(images.gathered().repositories.clone()),
+            _ => None,
+        };
         let mut set = ImageSet::default();
         for (i, entry) in entries {
+            if repositories.as_deref().is_some_and(|r| RequestImages::image_cannot_match(r, entry)) {
+                set.keep_uncompiled(entry);
+                continue;
+            }
             if let Err(why) = set.insert(entry) {
                 self.error(&format!("{path}[{i}]"), why);
             }
