@@ -2,14 +2,44 @@
 //! `cargo build --release --example profile-request` then
 //! `valgrind --tool=callgrind target/release/examples/profile-request 3-5`
 //! (cases: `3-5`, `3-1000`, `100-5`; an optional count of calls, 1 by
-//! default). Instruction counts under callgrind are what the README's
+//! default; 0 prints the heap one call uses instead). Instruction counts under callgrind are what the README's
 //! "where the time goes" quotes; wasm runs the same code at a similar shape.
 //!
 //! `profile-request json-speed` prints the reader's bytes per second
 //! natively, skip path and event path, on the documents `registry-guard
 //! bench` reads in wasm (`runner/src/bench_json.rs`).
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+/// Counts the heap the policy uses (`alloc` mode): in a fresh instance every
+/// page of linear memory first touched is a page fault, so the peak of live
+/// bytes is part of a request's cost (README, Performance).
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static ALLOCATED: AtomicUsize = AtomicUsize::new(0);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let live = LIVE.fetch_add(layout.size(), Relaxed) + layout.size();
+        PEAK.fetch_max(live, Relaxed);
+        ALLOCATED.fetch_add(layout.size(), Relaxed);
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn read(name: &str) -> serde_json::Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/fixtures").join(name);
@@ -32,6 +62,21 @@ fn main() {
     let payload =
         serde_json::to_vec(&serde_json::json!({"request": read(request), "settings": read(settings)})).expect("JSON");
     let mut no_lookups = |_: &str| -> Result<String, String> { Err("no lookups here".into()) };
+    if calls == 0 {
+        // `alloc` mode: the heap one validate call uses, beyond its payload.
+        let before = LIVE.load(Relaxed);
+        PEAK.store(before, Relaxed);
+        let (allocated, allocations) = (ALLOCATED.load(Relaxed), ALLOCATIONS.load(Relaxed));
+        let answer = registry_guard::validate_with(&payload, &mut no_lookups).expect("answer");
+        println!(
+            "{case}: {} allocations, {} bytes allocated, peak {} bytes live beyond the payload ({} answer bytes)",
+            ALLOCATIONS.load(Relaxed) - allocations,
+            ALLOCATED.load(Relaxed) - allocated,
+            PEAK.load(Relaxed) - before,
+            answer.len()
+        );
+        return;
+    }
     let mut bytes = 0;
     for _ in 0..calls {
         let answer = registry_guard::validate_with(std::hint::black_box(&payload), &mut no_lookups).expect("answer");

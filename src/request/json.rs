@@ -850,6 +850,7 @@ pub struct PlainStringsIter<'a> {
 impl<'a> Iterator for PlainStringsIter<'a> {
     type Item = &'a str;
 
+    #[inline]
     fn next(&mut self) -> Option<&'a str> {
         let raw = self.raw;
         // Between strings only ',' and whitespace: the next '"' opens one,
