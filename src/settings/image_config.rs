@@ -26,6 +26,10 @@ const USER_KEYS: &[&str] = &["nonRoot"];
 
 impl Reader<'_> {
     /// The `imageConfig` section; `None` when absent, null or invalid.
+    // Out of line: inlined, every section made `Reader::policy` one
+    // function of 17 KB, the largest Cranelift compiles (`make
+    // compile-profile`).
+    #[inline(never)]
     pub(super) fn image_config<'d>(&mut self, value: &'d Document<'_>) -> Option<ConfigRule<'d>> {
         let section = self.object("imageConfig", value, KEYS)?;
         let errors = self.errors.len();

@@ -40,6 +40,10 @@ const KINDS_SENTENCE: &str = "pubKeys, keyless, keylessPrefix, githubActions or 
 
 impl Reader<'_> {
     /// The `signatures` list; empty when absent or null.
+    // Out of line: inlined, every section made `Reader::policy` one
+    // function of 17 KB, the largest Cranelift compiles (`make
+    // compile-profile`).
+    #[inline(never)]
     pub(super) fn signatures<'d>(&mut self, value: &'d Document<'_>) -> Vec<SignatureRule<'d>> {
         let items = match value {
             Document::Null => return Vec::new(),

@@ -37,6 +37,10 @@ const LIMIT_KEYS: &[&str] = &["critical", "high", "medium", "low", "unknown"];
 
 impl Reader<'_> {
     /// The `vulnerabilities` section; `None` when absent, null or invalid.
+    // Out of line: inlined, every section made `Reader::policy` one
+    // function of 17 KB, the largest Cranelift compiles (`make
+    // compile-profile`).
+    #[inline(never)]
     pub(super) fn vulnerabilities<'d>(&mut self, value: &'d Document<'_>) -> Option<VulnerabilityRule<'d>> {
         let section = self.object("vulnerabilities", value, KEYS)?;
         let errors = self.errors.len();
