@@ -61,25 +61,45 @@ fn manifest_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-/// Parses a text of YAML documents, or of JSON values.
+/// Parses a text of YAML documents, or of JSON values. A text that starts
+/// like JSON (`{`, `[`) is read as JSON values, and when that fails, unless
+/// the file is named `.json`, as YAML: flow-style YAML (`{registries:
+/// {allow: [quay.io]}}`) starts the same way. A `.json` file stays JSON
+/// (`{"a": }` is not JSON, though YAML reads it), and when both fail the
+/// JSON error is the one reported.
 pub fn parse_documents(source: &str, text: &str) -> Result<Vec<Sourced>, String> {
-    let mut out = Vec::new();
     if text.trim_start().starts_with(['{', '[']) {
+        let mut out = Vec::new();
         for (i, value) in serde_json::Deserializer::from_str(text).into_iter::<Value>().enumerate() {
-            let value = value.map_err(|e| format!("{source}: document {}: invalid JSON: {e}", i + 1))?;
+            let value = match value {
+                Ok(value) => value,
+                Err(e) => {
+                    let json_error = format!("{source}: document {}: invalid JSON: {e}", i + 1);
+                    if source.ends_with(".json") {
+                        return Err(json_error);
+                    }
+                    return parse_yaml_documents(source, text).map_err(|_| json_error);
+                }
+            };
             if !value.is_null() {
                 out.push(Sourced { source: source.to_string(), index: i + 1, value, line: 1, text: String::new() });
             }
         }
-    } else {
-        let spans = yaml_documents(text);
-        for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-            let value =
-                Value::deserialize(document).map_err(|e| format!("{source}: document {}: invalid YAML: {e}", i + 1))?;
-            if !value.is_null() {
-                let (line, text) = spans.get(i).cloned().unwrap_or((1, String::new()));
-                out.push(Sourced { source: source.to_string(), index: i + 1, value, line, text });
-            }
+        return Ok(out);
+    }
+    parse_yaml_documents(source, text)
+}
+
+/// Parses a text of YAML documents.
+fn parse_yaml_documents(source: &str, text: &str) -> Result<Vec<Sourced>, String> {
+    let mut out = Vec::new();
+    let spans = yaml_documents(text);
+    for (i, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value =
+            Value::deserialize(document).map_err(|e| format!("{source}: document {}: invalid YAML: {e}", i + 1))?;
+        if !value.is_null() {
+            let (line, text) = spans.get(i).cloned().unwrap_or((1, String::new()));
+            out.push(Sourced { source: source.to_string(), index: i + 1, value, line, text });
         }
     }
     Ok(out)
@@ -129,6 +149,21 @@ pub fn read_settings(path: &str) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Flow-style YAML starts like JSON: it is read as YAML when it is not
+    /// JSON, and a text that is neither reports the JSON error.
+    #[test]
+    fn flow_style_yaml_is_not_refused_as_json() {
+        let docs = parse_documents("s.yaml", "{registries: {allow: [quay.io, '*.corp.example']}}\n").unwrap();
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].value, serde_json::json!({"registries": {"allow": ["quay.io", "*.corp.example"]}}));
+        let json = parse_documents("s.json", r#"{"tags": {"reject": ["latest"]}}"#).unwrap();
+        assert_eq!(json[0].value, serde_json::json!({"tags": {"reject": ["latest"]}}));
+        let err = parse_documents("s.yaml", "{\"tags\": [}").unwrap_err();
+        assert!(err.starts_with("s.yaml: document 1: invalid JSON: "), "{err}");
+        // A .json file stays JSON, though YAML would read this.
+        assert!(parse_documents("s.json", "{tags: {reject: [latest]}}").is_err());
+    }
 
     #[test]
     fn documents_know_their_line() {
