@@ -587,7 +587,7 @@ fn a_policy_group_member_that_is_not_a_mapping_is_refused_naming_it() {
 }
 
 /// Long registry lists are compiled lazily on `validate` (only the rules
-/// that can match the request's registries: `settings::RequestHosts`). The
+/// that can match the request's registries: `settings::RequestImages`). The
 /// verdict and message must be those of the same list compiled whole, which
 /// `mirrors: []` forces (a mirror may change the registry, so laziness is
 /// off): every kind of rule, at the start, middle and end of a list long

@@ -514,21 +514,7 @@ impl<'a> Parser<'a> {
                         continue 'value;
                     }
                 }
-                Some(b'"') => {
-                    self.string()?;
-                }
-                Some(b't') => {
-                    self.literal(b"true", Event::Null)?;
-                }
-                Some(b'f') => {
-                    self.literal(b"false", Event::Null)?;
-                }
-                Some(b'n') => {
-                    self.literal(b"null", Event::Null)?;
-                }
-                Some(b'-' | b'0'..=b'9') => {
-                    self.number()?;
-                }
+                Some(_) if self.scalar()? => {}
                 Some(_) => return Err(self.error("expected a value")),
                 None => return Err(self.error("unexpected end of input")),
             }
@@ -594,6 +580,19 @@ impl<'a> Parser<'a> {
             return Ok(false);
         }
         self.skip_whitespace();
+        if !self.scalar()? {
+            return Ok(false);
+        }
+        self.after_value();
+        Ok(true)
+    }
+
+    /// The scalar (string, number, `true`, `false`, `null`) that starts at
+    /// `pos`, consumed and checked as `next` checks it: true. Anything else
+    /// is left where it is: false. Shared by both skips (`skip_if_scalar`,
+    /// `skip_container`), which leave the state to their callers.
+    #[inline(always)]
+    fn scalar(&mut self) -> Result<bool, JsonError> {
         match self.bytes.get(self.pos) {
             Some(b'"') => {
                 self.string()?;
@@ -612,7 +611,6 @@ impl<'a> Parser<'a> {
             }
             _ => return Ok(false),
         }
-        self.after_value();
         Ok(true)
     }
 

@@ -24,7 +24,7 @@ use std::borrow::Cow;
 
 use crate::references::reference::{is_host, is_lowercase_host_name, split_host_port};
 use crate::references::registry::{Registry, canonical_host, parse_port};
-use crate::rules::ALLOWED_RULES_SHOWN;
+use crate::rules::WrittenRules;
 use crate::rules::glob::Glob;
 use crate::rules::str_map::StrMap;
 
@@ -153,10 +153,8 @@ impl<'p> HostPattern<'p> {
 pub struct HostSet<'p> {
     /// The compiled rules as written, by index.
     rules: Vec<&'p str>,
-    /// The first rules of the list as written (compiled or not), and how
-    /// many it has: messages name the first few (`ALLOWED_RULES_SHOWN`).
-    first: Vec<&'p str>,
-    len: usize,
+    /// The whole list as messages name it.
+    written: WrittenRules<'p>,
     literal: StrMap<'p, (PortRule, usize)>,
     dot_suffix: StrMap<'p, (PortRule, usize)>,
     others: Vec<(HostPattern<'p>, usize)>,
@@ -164,7 +162,7 @@ pub struct HostSet<'p> {
 
 impl<'p> HostSet<'p> {
     pub fn insert(&mut self, written: &'p str, pattern: HostPattern<'p>) {
-        self.count(written);
+        self.written.count(written);
         let index = self.rules.len();
         self.rules.push(written);
         match pattern.host {
@@ -175,17 +173,10 @@ impl<'p> HostSet<'p> {
     }
 
     /// A rule that cannot match the request's registries (see
-    /// `settings::RequestHosts`): remembered as written, for messages, and
+    /// `settings::RequestImages`): counted as written, for messages, and
     /// neither parsed nor indexed.
     pub fn keep_uncompiled(&mut self, written: &'p str) {
-        self.count(written);
-    }
-
-    fn count(&mut self, written: &'p str) {
-        if self.first.len() < ALLOWED_RULES_SHOWN {
-            self.first.push(written);
-        }
-        self.len += 1;
+        self.written.count(written);
     }
 
     /// Makes lookups searches when `lookups` pay for it (see `str_map.rs`);
@@ -198,12 +189,12 @@ impl<'p> HostSet<'p> {
     /// The first rules as written (up to `ALLOWED_RULES_SHOWN`), for
     /// messages.
     pub fn first_rules(&self) -> &[&'p str] {
-        &self.first
+        self.written.first()
     }
 
     /// How many rules the list has, compiled or not.
     pub fn rule_count(&self) -> usize {
-        self.len
+        self.written.total()
     }
 
     /// The first rule (as written) that matches the registry.

@@ -28,7 +28,7 @@ use std::borrow::Cow;
 use crate::references::image::Image;
 use crate::references::reference::{self, DOCKER_HUB, looks_like_domain};
 use crate::references::registry::Registry;
-use crate::rules::ALLOWED_RULES_SHOWN;
+use crate::rules::WrittenRules;
 use crate::rules::glob::Glob;
 use crate::rules::host_pattern::HostPattern;
 use crate::rules::str_map::StrMap;
@@ -72,10 +72,8 @@ impl GlobRule<'_> {
 pub struct ImageSet<'p> {
     /// The compiled rules as written, by index.
     rules: Vec<&'p str>,
-    /// The first rules of the list as written (compiled or not), and how
-    /// many it has: messages name the first few (`ALLOWED_RULES_SHOWN`).
-    first: Vec<&'p str>,
-    len: usize,
+    /// The whole list as messages name it.
+    written: WrittenRules<'p>,
     by_path: StrMap<'p, LiteralRule<'p>>,
     globs: Vec<GlobRule<'p>>,
 }
@@ -83,7 +81,7 @@ pub struct ImageSet<'p> {
 impl<'p> ImageSet<'p> {
     /// Validates and adds a pattern; the error is a sentence about `pattern`.
     pub fn insert(&mut self, pattern: &'p str) -> Result<(), String> {
-        self.count(pattern);
+        self.written.count(pattern);
         let index = self.rules.len();
         if pattern.contains("://") {
             return Err(format!("{pattern:?} is not an image reference; write it without a scheme"));
@@ -125,25 +123,18 @@ impl<'p> ImageSet<'p> {
     /// `settings::RequestImages`): counted, for messages, and neither parsed
     /// nor indexed.
     pub fn keep_uncompiled(&mut self, written: &'p str) {
-        self.count(written);
-    }
-
-    fn count(&mut self, written: &'p str) {
-        if self.first.len() < ALLOWED_RULES_SHOWN {
-            self.first.push(written);
-        }
-        self.len += 1;
+        self.written.count(written);
     }
 
     /// The first rules as written (up to `ALLOWED_RULES_SHOWN`), for
     /// messages.
     pub fn first_rules(&self) -> &[&'p str] {
-        &self.first
+        self.written.first()
     }
 
     /// How many rules the list has, compiled or not.
     pub fn rule_count(&self) -> usize {
-        self.len
+        self.written.total()
     }
 
     /// The first rule (as written) that matches the image.

@@ -219,6 +219,32 @@ impl fmt::Display for Reason {
 /// How many rules of an allow list a message names before "… and N more".
 pub const ALLOWED_RULES_SHOWN: usize = 5;
 
+/// A rule list as messages name it: its first rules as written (up to
+/// `ALLOWED_RULES_SHOWN`) and how many it has, compiled or not (a long list
+/// is compiled only where it can match the request: `settings::RequestImages`).
+#[derive(Debug, Default)]
+pub struct WrittenRules<'p> {
+    first: Vec<&'p str>,
+    total: usize,
+}
+
+impl<'p> WrittenRules<'p> {
+    pub fn count(&mut self, written: &'p str) {
+        if self.first.len() < ALLOWED_RULES_SHOWN {
+            self.first.push(written);
+        }
+        self.total += 1;
+    }
+
+    pub fn first(&self) -> &[&'p str] {
+        &self.first
+    }
+
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
 /// `a, b, c, … and 995 more` for a list of `total` rules that begins with
 /// `first`, or a plain statement for an empty list.
 fn describe_allowed(first: &[&str], total: usize) -> String {
