@@ -142,7 +142,7 @@ struct Reader<'f> {
     errors: Vec<String>,
     /// About how many lookups each pattern set will answer (see `str_map.rs`).
     lookups: usize,
-    /// On `validate`, the request's registries: registry rules that cannot
+    /// On `validate`, the request's images: rules of long lists that cannot
     /// match them are not compiled. `None` compiles (and checks) every rule.
     request_images: Option<RequestImages<'f>>,
 }
